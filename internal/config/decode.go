@@ -1,0 +1,157 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/fluxcd/flux-mirror/api/v1beta1"
+)
+
+// Decode parses a config document strictly: an unknown field, a key given
+// twice, or a value of the wrong type is an error naming the field's path
+// and line. So is empty input, more than one YAML document, or a top level
+// that is not a mapping.
+//
+// Decode identifies the document before decoding its fields: when apiVersion
+// or kind is not the one this package knows, that is the only error
+// reported, because the rest of the document follows some other schema.
+// Decode substitutes no environment variables and checks no other rule;
+// see Load and Validate.
+func Decode(data []byte) (*v1beta1.Config, error) {
+	cfg, _, err := decode(data)
+	return cfg, err
+}
+
+// decode is Decode that also returns the line of each field path, so that
+// validation problems can point into the file.
+func decode(data []byte) (*v1beta1.Config, map[string]int, error) {
+	root, err := singleDocument(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkIdentity(root); err != nil {
+		return nil, nil, err
+	}
+	cfg := &v1beta1.Config{}
+	d := &decoder{lines: map[string]int{}}
+	d.decode(root, reflect.ValueOf(cfg).Elem(), "")
+	if err := d.problems.err(); err != nil {
+		return nil, nil, err
+	}
+	return cfg, d.lines, nil
+}
+
+// singleDocument returns the top-level mapping of the only YAML document in
+// data.
+func singleDocument(data []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var root *yaml.Node
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, yamlError(err)
+		}
+		// An empty document, such as one left by a trailing "---", is no
+		// second config.
+		if len(doc.Content) == 0 || isNull(resolveAlias(doc.Content[0])) {
+			continue
+		}
+		if root != nil {
+			return nil, fmt.Errorf("line %d: a second YAML document (a config is a single document)", doc.Line)
+		}
+		root = resolveAlias(doc.Content[0])
+	}
+	if root == nil {
+		return nil, errEmpty
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("line %d: the top level must be a mapping (apiVersion, kind, hosts, ...), got %s",
+			root.Line, describe(root))
+	}
+	return root, nil
+}
+
+var errEmpty = errors.New("empty document (a config needs at least apiVersion and kind)")
+
+// yamlError rewords a YAML syntax error. The parser's messages describe
+// the syntax, never the values around it.
+func yamlError(err error) error {
+	return fmt.Errorf("invalid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+}
+
+// checkIdentity refuses a document whose apiVersion or kind is present and
+// differs from what this package decodes. Missing ones are left to Validate,
+// which reports them together with everything else.
+func checkIdentity(root *yaml.Node) error {
+	var p problems
+	for _, want := range []struct{ key, value string }{
+		{"apiVersion", v1beta1.GroupVersion},
+		{"kind", v1beta1.Kind},
+	} {
+		n := lookup(root, want.key)
+		if n == nil || n.Kind != yaml.ScalarNode || isNull(n) || n.Value == want.value {
+			continue
+		}
+		p.addAt(n.Line, want.key, "must be %s, got %q", want.value, n.Value)
+	}
+	return p.err()
+}
+
+// lookup returns the value of the last key named key in a mapping, or nil.
+func lookup(mapping *yaml.Node, key string) *yaml.Node {
+	var found *yaml.Node
+	for i := 0; i+1 < len(mapping.Content); i += 2 {
+		if k := resolveAlias(mapping.Content[i]); k.Kind == yaml.ScalarNode && k.Value == key {
+			found = resolveAlias(mapping.Content[i+1])
+		}
+	}
+	return found
+}
+
+// resolveAlias follows an alias (*name) to the node it refers to.
+func resolveAlias(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+// isNull reports whether n is a null scalar ("", "~", "null").
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}
+
+// describe names the kind of a node for an error message without quoting its
+// value, which may be a secret.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	}
+	switch n.ShortTag() {
+	case "!!str":
+		return "a string"
+	case "!!int":
+		return "an integer"
+	case "!!float":
+		return "a number"
+	case "!!bool":
+		return "a boolean"
+	case "!!null":
+		return "null"
+	default:
+		return "a " + strings.TrimPrefix(n.ShortTag(), "!!")
+	}
+}

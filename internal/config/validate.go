@@ -1,0 +1,103 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/fluxcd/flux-mirror/api/v1beta1"
+)
+
+// Validate checks every rule of a decoded config and reports all problems
+// at once, in document order, as one error with a single-line message. Each
+// problem starts with its field path ("hosts[1].credential: ..."). Validate
+// reads no files and never includes a credential in a message.
+//
+// A config without hosts is valid: whether hosts are needed is up to the
+// command.
+func Validate(cfg *v1beta1.Config) error {
+	return validate(cfg, nil)
+}
+
+// validate is Validate that prefixes each problem with its line, given the
+// lines of the decoded fields.
+func validate(cfg *v1beta1.Config, lines map[string]int) error {
+	if cfg == nil {
+		return errors.New("no config")
+	}
+	p := problems{lines: lines}
+	switch cfg.APIVersion {
+	case v1beta1.GroupVersion:
+	case "":
+		p.add("apiVersion", "required, set it to %s", v1beta1.GroupVersion)
+	default:
+		p.add("apiVersion", "must be %s, got %q", v1beta1.GroupVersion, cfg.APIVersion)
+	}
+	switch cfg.Kind {
+	case v1beta1.Kind:
+	case "":
+		p.add("kind", "required, set it to %s", v1beta1.Kind)
+	default:
+		p.add("kind", "must be %s, got %q", v1beta1.Kind, cfg.Kind)
+	}
+	validateHosts(&p, cfg.Hosts)
+	for i := range cfg.Artifacts {
+		validateArtifact(&p, index("artifacts", i), &cfg.Artifacts[i])
+	}
+	for i := range cfg.Charts {
+		validateChart(&p, index("charts", i), &cfg.Charts[i])
+	}
+	return p.err()
+}
+
+// validateHosts checks each host and that no registry appears twice.
+func validateHosts(p *problems, hosts []v1beta1.Host) {
+	first := map[string]int{}
+	for i := range hosts {
+		path := index("hosts", i)
+		validateHost(p, path, &hosts[i])
+		if hosts[i].Host == "" {
+			continue
+		}
+		key := registryKey(hosts[i].Host)
+		if j, dup := first[key]; dup {
+			p.add(field(path, "host"), "%q is the same registry as hosts[%d] (%q), list each registry once",
+				hosts[i].Host, j, hosts[j].Host)
+			continue
+		}
+		first[key] = i
+	}
+}
+
+// registryKey is the identity of a host for uniqueness: Docker Hub answers
+// to more than one name.
+func registryKey(host string) string {
+	switch host {
+	case "docker.io", "index.docker.io":
+		return "index.docker.io"
+	}
+	return host
+}
+
+// validatePath checks a file path field. Relative paths, ".." and absolute
+// paths are all accepted here: they are resolved inside the config's root
+// when read.
+func validatePath(p *problems, path, value string) {
+	if strings.ContainsRune(value, 0) {
+		p.add(path, "must not contain a NUL byte")
+	}
+}
+
+// validateDuration checks a Go duration ("90s", "5m") and whether it may be
+// zero.
+func validateDuration(p *problems, path, value string, allowZero bool) {
+	d, err := time.ParseDuration(value)
+	switch {
+	case err != nil:
+		p.add(path, "not a duration (write it like 90s, 5m or 1h30m)")
+	case d < 0 && allowZero:
+		p.add(path, "must not be negative")
+	case d <= 0 && !allowZero:
+		p.add(path, "must be greater than zero")
+	}
+}

@@ -1,0 +1,86 @@
+package config
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+
+	"github.com/fluxcd/flux-mirror/api/v1beta1"
+)
+
+var (
+	credentialSources = []string{"value", "fromPath", "jwkPath", "jwkValue", "provider"}
+
+	credentialProviders = []string{
+		v1beta1.CredentialProviderGitHub,
+		v1beta1.CredentialProviderForgejo,
+		v1beta1.CredentialProviderGCP,
+		v1beta1.CredentialProviderAzure,
+		v1beta1.CredentialProviderAWS,
+		v1beta1.CredentialProviderJWTSVID,
+	}
+)
+
+// emptyHint explains the usual cause of an empty inline secret.
+const emptyHint = "must not be empty (if it is a ${VAR} reference, the variable is set but empty)"
+
+// validateCredential checks a token source and the claims that go with it.
+// Messages never include Value or JWKValue.
+func validateCredential(p *problems, path string, c *v1beta1.Credential) {
+	one := p.exactlyOne(path, credentialSources,
+		c.Value != nil, c.FromPath != "", c.JWKPath != "", c.JWKValue != nil, c.Provider != "")
+
+	if c.Value != nil && *c.Value == "" {
+		p.add(field(path, "value"), emptyHint)
+	}
+	if c.FromPath != "" {
+		validatePath(p, field(path, "fromPath"), c.FromPath)
+	}
+	if c.JWKPath != "" {
+		validatePath(p, field(path, "jwkPath"), c.JWKPath)
+	}
+	if c.JWKValue != nil {
+		switch {
+		case *c.JWKValue == "":
+			p.add(field(path, "jwkValue"), emptyHint)
+		case !json.Valid([]byte(*c.JWKValue)):
+			p.add(field(path, "jwkValue"), "not JSON, expected a private JWK or a JWK set holding one")
+		}
+	}
+	if c.Provider != "" && !slices.Contains(credentialProviders, c.Provider) {
+		p.add(field(path, "provider"), "unknown provider %q, expected one of %s",
+			c.Provider, strings.Join(credentialProviders, ", "))
+	}
+	if one {
+		validateClaims(p, path, c)
+	}
+}
+
+// validateClaims checks iss, sub, aud and exp against the one token source
+// that is set: a signed JWT needs an issuer and subject, a token minted
+// elsewhere takes only an audience, and a fixed token takes none.
+func validateClaims(p *problems, path string, c *v1beta1.Credential) {
+	source := credentialSources[slices.Index([]bool{
+		c.Value != nil, c.FromPath != "", c.JWKPath != "", c.JWKValue != nil, c.Provider != "",
+	}, true)]
+	signed := c.JWKPath != "" || c.JWKValue != nil
+	for _, claim := range []struct{ name, value string }{{"iss", c.Iss}, {"sub", c.Sub}} {
+		switch {
+		case signed && claim.value == "":
+			p.add(field(path, claim.name), "required with %s", source)
+		case !signed && claim.value != "":
+			p.add(field(path, claim.name), "only allowed with jwkPath or jwkValue, not with %s", source)
+		}
+	}
+	if c.Aud != "" && (c.Value != nil || c.FromPath != "") {
+		p.add(field(path, "aud"), "only allowed with jwkPath, jwkValue or provider, not with %s "+
+			"(the token is used as it is)", source)
+	}
+	if c.Exp != "" {
+		if signed {
+			validateDuration(p, field(path, "exp"), c.Exp, false)
+		} else {
+			p.add(field(path, "exp"), "only allowed with jwkPath or jwkValue, not with %s", source)
+		}
+	}
+}

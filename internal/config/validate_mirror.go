@@ -1,0 +1,187 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/fluxcd/flux-mirror/api/v1beta1"
+)
+
+var sortOrders = []string{"semver", "alphabetical", "numerical"}
+
+// verifyProviderCosign is the only signature verifier.
+const verifyProviderCosign = "cosign"
+
+// repositoryComponent is one path component of an OCI repository name, as
+// the distribution reference grammar defines it.
+var repositoryComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+
+// validateArtifact checks one artifacts[] entry.
+func validateArtifact(p *problems, path string, a *v1beta1.Artifact) {
+	validateRepositoryField(p, field(path, "source"), a.Source)
+	validateRepositoryField(p, field(path, "destination"), a.Destination)
+	if a.Selector == nil {
+		p.add(field(path, "selector"), "required")
+	} else {
+		validateSelector(p, field(path, "selector"), a.Selector)
+	}
+	if a.Verify != nil {
+		validateVerify(p, field(path, "verify"), a.Verify)
+	}
+}
+
+func validateRepositoryField(p *problems, path, ref string) {
+	if ref == "" {
+		p.add(path, "required")
+		return
+	}
+	if err := validateRepository(ref); err != nil {
+		p.add(path, "%v", err)
+	}
+}
+
+// validateRepository checks an OCI repository written without scheme, tag
+// or digest: [host[:port]/]path/to/repo.
+func validateRepository(ref string) error {
+	if strings.IndexFunc(ref, unicode.IsSpace) >= 0 {
+		return fmt.Errorf("must not contain whitespace")
+	}
+	if scheme, rest, ok := strings.Cut(ref, "://"); ok {
+		return fmt.Errorf("remove the scheme %q, write %q", scheme+"://", rest)
+	}
+	if name, _, ok := strings.Cut(ref, "@"); ok {
+		return fmt.Errorf("must be a repository without a digest, write %q", name)
+	}
+	components := strings.Split(ref, "/")
+	if first := components[0]; len(components) > 1 &&
+		(strings.ContainsAny(first, ".:[") || first == "localhost") {
+		if err := ValidateHost(first); err != nil {
+			return fmt.Errorf("registry host %q: %w", first, err)
+		}
+		components = components[1:]
+	}
+	return validateRepositoryPath(components)
+}
+
+// validateRepositoryPath checks the path components of a repository name;
+// a tag on the last one is refused.
+func validateRepositoryPath(components []string) error {
+	for i, c := range components {
+		if i == len(components)-1 {
+			if name, _, ok := strings.Cut(c, ":"); ok {
+				return fmt.Errorf("must be a repository without a tag, drop %q", c[len(name):])
+			}
+		}
+		if !repositoryComponent.MatchString(c) {
+			return fmt.Errorf("invalid repository path component %q (lowercase letters and digits "+
+				"separated by '.', '_', '__' or '-')", c)
+		}
+	}
+	return nil
+}
+
+func validateSelector(p *problems, path string, s *v1beta1.Selector) {
+	if s.Regex != nil {
+		at := field(path, "regex")
+		if s.Regex.Pattern == "" {
+			p.add(field(at, "pattern"), "required")
+		} else {
+			validateRegexp(p, field(at, "pattern"), s.Regex.Pattern)
+		}
+	}
+	if s.Semver != "" {
+		validateSemver(p, field(path, "semver"), s.Semver)
+	}
+	if s.SortBy != "" && !slices.Contains(sortOrders, s.SortBy) {
+		p.add(field(path, "sortBy"), "unknown order %q, expected one of %s", s.SortBy, strings.Join(sortOrders, ", "))
+	}
+	if s.Limit != nil && *s.Limit < 0 {
+		p.add(field(path, "limit"), "must not be negative (0 keeps all)")
+	}
+}
+
+func validateVerify(p *problems, path string, v *v1beta1.Verify) {
+	switch v.Provider {
+	case verifyProviderCosign:
+	case "":
+		p.add(field(path, "provider"), "required, set it to %s", verifyProviderCosign)
+	default:
+		p.add(field(path, "provider"), "unknown provider %q, expected %s", v.Provider, verifyProviderCosign)
+	}
+	for i, id := range v.MatchOIDCIdentity {
+		at := index(field(path, "matchOIDCIdentity"), i)
+		for _, re := range []struct{ name, value string }{{"issuer", id.Issuer}, {"subject", id.Subject}} {
+			if re.value == "" {
+				p.add(field(at, re.name), "required (a regular expression)")
+			} else {
+				validateRegexp(p, field(at, re.name), re.value)
+			}
+		}
+	}
+	if v.MinAge != "" {
+		validateDuration(p, field(path, "minAge"), v.MinAge, true)
+	}
+}
+
+// validateChart checks one charts[] entry.
+func validateChart(p *problems, path string, c *v1beta1.Chart) {
+	switch {
+	case c.Name == "":
+		p.add(field(path, "name"), "required")
+	case strings.ContainsAny(c.Name, "/ \t\r\n"):
+		p.add(field(path, "name"), "must be a chart name without slashes or whitespace")
+	}
+	if c.Source == "" {
+		p.add(field(path, "source"), "required")
+	} else if u, err := url.Parse(c.Source); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.add(field(path, "source"), "must be an http:// or https:// URL of a chart repository")
+	}
+	if c.Destination == "" {
+		p.add(field(path, "destination"), "required")
+	} else {
+		validateOCIURL(p, field(path, "destination"), c.Destination)
+	}
+	if c.Version != "" {
+		validateSemver(p, field(path, "version"), c.Version)
+	}
+	if c.Limit != nil && *c.Limit < 0 {
+		p.add(field(path, "limit"), "must not be negative (0 keeps all)")
+	}
+}
+
+// validateOCIURL checks an oci://host[:port][/path] destination.
+func validateOCIURL(p *problems, path, dest string) {
+	rest, ok := strings.CutPrefix(dest, "oci://")
+	if !ok {
+		p.add(path, "must be an oci:// URL (oci://registry.example.com/charts)")
+		return
+	}
+	host, repo, _ := strings.Cut(strings.TrimSuffix(rest, "/"), "/")
+	if err := ValidateHost(host); err != nil {
+		p.add(path, "registry host %q: %v", host, err)
+		return
+	}
+	if repo != "" {
+		if err := validateRepositoryPath(strings.Split(repo, "/")); err != nil {
+			p.add(path, "%v", err)
+		}
+	}
+}
+
+func validateRegexp(p *problems, path, pattern string) {
+	if _, err := regexp.Compile(pattern); err != nil {
+		p.add(path, "not a valid regular expression: %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+	}
+}
+
+func validateSemver(p *problems, path, constraint string) {
+	if _, err := semver.NewConstraint(constraint); err != nil {
+		p.add(path, "not a valid semver range: %v", err)
+	}
+}

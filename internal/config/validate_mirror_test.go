@@ -1,0 +1,122 @@
+package config
+
+import (
+	"testing"
+)
+
+// artifactDoc is a config with one artifact: a valid one with the given
+// flow mapping fields added or replaced.
+func artifactDoc(fields string) string {
+	base := "source: ghcr.io/fluxcd/flux, destination: registry.example.com/flux, selector: {semver: '>=1.0.0'}"
+	if fields != "" {
+		base = fields
+	}
+	return header + "artifacts:\n- {" + base + "}\n"
+}
+
+// selectorDoc is a config with one artifact whose selector is the given
+// flow mapping body.
+func selectorDoc(selector string) string {
+	return artifactDoc("source: a.io/x, destination: b.io/x, selector: {" + selector + "}")
+}
+
+// verifyDoc is a config with one artifact whose verify is the given flow
+// mapping body.
+func verifyDoc(verify string) string {
+	return artifactDoc("source: a.io/x, destination: b.io/x, selector: {}, verify: {" + verify + "}")
+}
+
+func TestValidateArtifacts(t *testing.T) {
+	runValidation(t, []validationCase{
+		{"minimal", artifactDoc(""), ""},
+		{"source required", artifactDoc("destination: b.io/x, selector: {}"), "artifacts[0].source: required"},
+		{"destination required", artifactDoc("source: a.io/x, selector: {}"), "artifacts[0].destination: required"},
+		{"selector required", artifactDoc("source: a.io/x, destination: b.io/x"), "artifacts[0].selector: required"},
+		{"docker hub short name", artifactDoc("source: library/nginx, destination: localhost:5000/nginx, selector: {}"), ""},
+		{"https scheme", artifactDoc("source: 'https://ghcr.io/x', destination: b.io/x, selector: {}"),
+			`artifacts[0].source: remove the scheme "https://", write "ghcr.io/x"`},
+		{"oci scheme", artifactDoc("source: a.io/x, destination: 'oci://b.io/x', selector: {}"),
+			`artifacts[0].destination: remove the scheme "oci://", write "b.io/x"`},
+		{"tag", artifactDoc("source: 'a.io/x:v1', destination: b.io/x, selector: {}"), `artifacts[0].source: must be a repository without a tag, drop ":v1"`},
+		{"digest", artifactDoc("source: 'a.io/x@sha256:abc', destination: b.io/x, selector: {}"), `artifacts[0].source: must be a repository without a digest, write "a.io/x"`},
+		{"uppercase path", artifactDoc("source: a.io/Flux, destination: b.io/x, selector: {}"), `artifacts[0].source: invalid repository path component "Flux"`},
+		{"bad registry", artifactDoc("source: 'a.io:99999/x', destination: b.io/x, selector: {}"), `artifacts[0].source: registry host "a.io:99999": port`},
+		{"whitespace", artifactDoc("source: 'a.io/x ', destination: b.io/x, selector: {}"), "artifacts[0].source: must not contain whitespace"},
+		{"registry without repository", artifactDoc("source: a.io/, destination: b.io/x, selector: {}"), `artifacts[0].source: invalid repository path component ""`},
+	})
+}
+
+func TestValidateSelector(t *testing.T) {
+	runValidation(t, []validationCase{
+		{"empty selector", selectorDoc(""), ""},
+		{"regex", selectorDoc(`regex: {pattern: '^v(\d+)$', extract: '$1'}`), ""},
+		{"regex pattern required", selectorDoc("regex: {extract: '$1'}"), "artifacts[0].selector.regex.pattern: required"},
+		{"regex pattern invalid", selectorDoc("regex: {pattern: 'v(1'}"), "artifacts[0].selector.regex.pattern: not a valid regular expression: missing closing )"},
+		{"semver", selectorDoc("semver: '~1.2'"), ""},
+		{"semver invalid", selectorDoc("semver: 'one point two'"), "artifacts[0].selector.semver: not a valid semver range"},
+		{"sortBy semver", selectorDoc("sortBy: semver"), ""},
+		{"sortBy alphabetical", selectorDoc("sortBy: alphabetical"), ""},
+		{"sortBy numerical", selectorDoc("sortBy: numerical"), ""},
+		{"sortBy unknown", selectorDoc("sortBy: date"), `artifacts[0].selector.sortBy: unknown order "date", expected one of semver, alphabetical, numerical`},
+		{"limit zero keeps all", selectorDoc("limit: 0"), ""},
+		{"limit negative", selectorDoc("limit: -1"), "artifacts[0].selector.limit: must not be negative"},
+	})
+}
+
+func TestValidateVerify(t *testing.T) {
+	runValidation(t, []validationCase{
+		{"cosign", verifyDoc("provider: cosign"), ""},
+		{"provider required", verifyDoc("minAge: 1h"), "artifacts[0].verify.provider: required, set it to cosign"},
+		{"provider unknown", verifyDoc("provider: notation"), `artifacts[0].verify.provider: unknown provider "notation", expected cosign`},
+		{"identity", verifyDoc("provider: cosign, matchOIDCIdentity: [{issuer: '^https://x$', subject: '.*'}]"), ""},
+		{"issuer invalid", verifyDoc("provider: cosign, matchOIDCIdentity: [{issuer: '[', subject: s}]"),
+			"artifacts[0].verify.matchOIDCIdentity[0].issuer: not a valid regular expression"},
+		{"subject invalid", verifyDoc("provider: cosign, matchOIDCIdentity: [{issuer: i, subject: s}, {issuer: i, subject: '*'}]"),
+			"artifacts[0].verify.matchOIDCIdentity[1].subject: not a valid regular expression"},
+		{"subject required", verifyDoc("provider: cosign, matchOIDCIdentity: [{issuer: i}]"),
+			"artifacts[0].verify.matchOIDCIdentity[0].subject: required"},
+		{"minAge", verifyDoc("provider: cosign, minAge: 72h"), ""},
+		{"minAge zero", verifyDoc("provider: cosign, minAge: 0s"), ""},
+		{"minAge negative", verifyDoc("provider: cosign, minAge: -1h"), "artifacts[0].verify.minAge: must not be negative"},
+		{"minAge not a duration", verifyDoc("provider: cosign, minAge: 3d"), "artifacts[0].verify.minAge: not a duration"},
+	})
+}
+
+// chartDoc is a config with one chart: a valid one with the given flow
+// mapping fields added.
+func chartDoc(fields string) string {
+	base := "name: podinfo, source: 'https://charts.example.com', destination: 'oci://registry.example.com/charts'"
+	if fields != "" {
+		base += ", " + fields
+	}
+	return header + "charts:\n- {" + base + "}\n"
+}
+
+// chartOnly is a config with one chart of exactly the given fields.
+func chartOnly(fields string) string {
+	return header + "charts:\n- {" + fields + "}\n"
+}
+
+func TestValidateCharts(t *testing.T) {
+	runValidation(t, []validationCase{
+		{"minimal", chartDoc(""), ""},
+		{"name required", chartOnly("source: 'http://c.io', destination: 'oci://r.io'"), "charts[0].name: required"},
+		{"name with slash", chartOnly("name: a/b, source: 'http://c.io', destination: 'oci://r.io'"), "charts[0].name: must be a chart name without slashes"},
+		{"source required", chartOnly("name: a, destination: 'oci://r.io'"), "charts[0].source: required"},
+		{"source http", chartOnly("name: a, source: 'http://c.io:8080/charts', destination: 'oci://r.io'"), ""},
+		{"source oci", chartOnly("name: a, source: 'oci://c.io', destination: 'oci://r.io'"), "charts[0].source: must be an http:// or https:// URL"},
+		{"source without scheme", chartOnly("name: a, source: c.io/charts, destination: 'oci://r.io'"), "charts[0].source: must be an http:// or https:// URL"},
+		{"destination required", chartOnly("name: a, source: 'http://c.io'"), "charts[0].destination: required"},
+		{"destination registry root", chartOnly("name: a, source: 'http://c.io', destination: 'oci://localhost:5000'"), ""},
+		{"destination without scheme", chartOnly("name: a, source: 'http://c.io', destination: r.io/charts"), "charts[0].destination: must be an oci:// URL"},
+		{"destination https", chartOnly("name: a, source: 'http://c.io', destination: 'https://r.io'"), "charts[0].destination: must be an oci:// URL"},
+		{"destination bad host", chartOnly("name: a, source: 'http://c.io', destination: 'oci://R.io/x'"), `charts[0].destination: registry host "R.io": must be lowercase`},
+		{"destination empty host", chartOnly("name: a, source: 'http://c.io', destination: 'oci://'"), `charts[0].destination: registry host "": must not be empty`},
+		{"destination bad path", chartOnly("name: a, source: 'http://c.io', destination: 'oci://r.io/a//b'"), `charts[0].destination: invalid repository path component ""`},
+		{"version", chartDoc("version: '>=6.0.0 <7'"), ""},
+		{"version star", chartDoc("version: '*'"), ""},
+		{"version invalid", chartDoc("version: latest"), "charts[0].version: not a valid semver range"},
+		{"limit negative", chartDoc("limit: -2"), "charts[0].limit: must not be negative"},
+		{"overwrite", chartDoc("overwrite: true"), ""},
+	})
+}

@@ -1,0 +1,67 @@
+package credential
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+)
+
+// MaxFileSize is the largest file ReadFile reads: a token, key or CA bundle
+// is far smaller, and the cap keeps a wrong path from filling memory.
+const MaxFileSize = 1 << 20
+
+// ReadFile reads the file at path, confined to the directory root: path is
+// resolved as if root were the filesystem root, so "..", an absolute path
+// or a symlink pointing anywhere cannot leave it. Symlinks that stay inside
+// root work, including the "..data" layout Kubernetes uses to mount
+// ConfigMaps, Secrets and projected volumes.
+//
+// The confinement is resolved before the file is opened, so it guards
+// against mistakes in the config, not against a process that swaps
+// symlinks under root at the same moment.
+func ReadFile(root, path string) ([]byte, error) {
+	if root == "" {
+		return nil, errors.New("no root directory to resolve the path in")
+	}
+	absRoot, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	full, err := securejoin.SecureJoin(absRoot, path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(full)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("%s is larger than %d bytes", full, MaxFileSize)
+	}
+	return data, nil
+}
+
+// fromFile yields the content of credential.fromPath, read afresh on every
+// call because projected tokens rotate, without surrounding whitespace.
+func fromFile(_ context.Context, req tokenRequest) (token, error) {
+	data, err := ReadFile(req.root, req.cred.FromPath)
+	if err != nil {
+		return token{}, fmt.Errorf("read credential.fromPath %q: %w", req.cred.FromPath, err)
+	}
+	value := strings.TrimSpace(string(data))
+	if value == "" {
+		return token{}, fmt.Errorf("credential.fromPath %q: file is empty or only whitespace", req.cred.FromPath)
+	}
+	return token{value: value}, nil
+}

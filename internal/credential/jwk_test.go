@@ -1,0 +1,137 @@
+package credential
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/fluxcd/flux-mirror/api/v1beta1"
+	"github.com/fluxcd/flux-mirror/internal/jwk"
+)
+
+// keyPair returns a fresh Ed25519 private JWK set and its public key.
+func keyPair(t *testing.T) (priv string, pub jose.JSONWebKey) {
+	t.Helper()
+	privJSON, pubJSON, err := jwk.Generate(jwk.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(pubJSON, &set); err != nil {
+		t.Fatal(err)
+	}
+	return string(privJSON), set.Keys[0]
+}
+
+// verified checks token's signature with pub and returns its claims and
+// the aud claim as written.
+func verified(t *testing.T, token string, pub jose.JSONWebKey) (jwt.Claims, any) {
+	t.Helper()
+	parsed, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.EdDSA})
+	if err != nil {
+		t.Fatalf("parse token: %v", err)
+	}
+	var claims jwt.Claims
+	var raw map[string]any
+	if err := parsed.Claims(pub, &claims, &raw); err != nil {
+		t.Fatalf("verify token: %v", err)
+	}
+	return claims, raw["aud"]
+}
+
+func TestJWK(t *testing.T) {
+	priv, pub := keyPair(t)
+	root := t.TempDir()
+	writeFile(t, root, "keys/privkey.json", priv)
+	ptr := func(s string) *string { return &s }
+
+	for _, tc := range []struct {
+		name     string
+		username string
+		cred     v1beta1.Credential
+		aud      string
+		lifetime time.Duration
+	}{
+		{name: "jwkPath defaults", cred: v1beta1.Credential{JWKPath: "keys/privkey.json"},
+			aud: "registry.example.com", lifetime: v1beta1.DefaultJWTLifetime},
+		{name: "jwkPath confined", cred: v1beta1.Credential{JWKPath: "../../keys/privkey.json", Exp: "90s"},
+			aud: "registry.example.com", lifetime: 90 * time.Second},
+		{name: "jwkValue with aud and exp", cred: v1beta1.Credential{JWKValue: ptr(priv), Aud: "https://aud.example", Exp: "5m"},
+			aud: "https://aud.example", lifetime: 5 * time.Minute},
+		{name: "username", username: "robot", cred: v1beta1.Credential{JWKValue: ptr(priv), Exp: "1h"},
+			aud: "registry.example.com", lifetime: time.Hour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cred.Iss, tc.cred.Sub = "https://issuer.example", "mirror"
+			h := v1beta1.Host{Host: "registry.example.com", Username: tc.username, Credential: &tc.cred}
+			cred, err := Resolve(context.Background(), root, h)
+			if err != nil {
+				t.Fatalf("Resolve: %v", err)
+			}
+			token := cred.Token
+			if tc.username != "" {
+				if cred.Username != tc.username || cred.Token != "" {
+					t.Fatalf("want a username/password pair, got %#v", cred)
+				}
+				token = cred.Password
+			} else if cred.Username != "" || cred.Password != "" {
+				t.Fatalf("want a bearer token only, got %#v", cred)
+			}
+			claims, aud := verified(t, token, pub)
+			if aud != tc.aud {
+				t.Errorf("aud = %#v, want %q", aud, tc.aud)
+			}
+			if claims.Issuer != "https://issuer.example" || claims.Subject != "mirror" {
+				t.Errorf("iss %q sub %q", claims.Issuer, claims.Subject)
+			}
+			iat, exp := claims.IssuedAt.Time(), claims.Expiry.Time()
+			if exp.Sub(iat) != tc.lifetime {
+				t.Errorf("exp - iat = %v, want %v", exp.Sub(iat), tc.lifetime)
+			}
+			if !cred.ExpiresAt.Equal(exp) {
+				t.Errorf("ExpiresAt %v, token exp %v", cred.ExpiresAt, exp)
+			}
+		})
+	}
+}
+
+func TestJWKErrors(t *testing.T) {
+	priv, _ := keyPair(t)
+	_, pubJSON, err := jwk.Generate(jwk.Ed25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	writeFile(t, root, "pubkey.json", string(pubJSON))
+	ptr := func(s string) *string { return &s }
+
+	for _, tc := range []struct {
+		name string
+		cred v1beta1.Credential
+		want string
+	}{
+		{"missing file", v1beta1.Credential{JWKPath: "nope.json"},
+			`host "h.example": read credential.jwkPath "nope.json": open `},
+		{"public key", v1beta1.Credential{JWKPath: "pubkey.json"},
+			`host "h.example": credential.jwkPath "pubkey.json": JWK is a public key`},
+		{"garbage value", v1beta1.Credential{JWKValue: ptr("garbage")},
+			`host "h.example": credential.jwkValue: JWK is not valid JSON`},
+		{"bad exp", v1beta1.Credential{JWKValue: ptr(priv), Exp: "soon"},
+			`host "h.example": credential.exp: time: invalid duration`},
+		{"negative exp", v1beta1.Credential{JWKValue: ptr(priv), Exp: "-1m"},
+			`host "h.example": credential.jwkValue: sign: lifetime -1m0s is not positive`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cred.Iss, tc.cred.Sub = "i", "s"
+			_, err := Resolve(context.Background(), root, v1beta1.Host{Host: "h.example", Credential: &tc.cred})
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Errorf("err = %v, want prefix %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,182 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
+)
+
+// Operation says what UpsertSecret did.
+type Operation string
+
+const (
+	// Created means the Secret did not exist and was created.
+	Created Operation = "created"
+	// Replaced means an existing Secret's Docker config was replaced in place.
+	Replaced Operation = "replaced"
+)
+
+// conflictBackoff retries an update that lost a race with another writer.
+// Every round lets at least one writer through, so the steps cover a dozen
+// writers racing on the same Secret.
+var conflictBackoff = wait.Backoff{Steps: 16, Duration: 10 * time.Millisecond, Factor: 1.5, Jitter: 0.5, Cap: time.Second}
+
+// SecretClient reads and writes Secrets in one namespace with exactly the
+// verbs of the documented Role: get, create and update.
+type SecretClient struct {
+	rc        rest.Interface
+	namespace string
+}
+
+// NewSecretClient returns a client for the core/v1 Secrets of namespace. It
+// knows only the core/v1 types, so none of the other API groups' types are
+// registered or initialised.
+func NewSecretClient(cfg *rest.Config, namespace string) (*SecretClient, error) {
+	scheme := runtime.NewScheme()
+	if err := corev1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	c := rest.CopyConfig(cfg)
+	c.GroupVersion = &corev1.SchemeGroupVersion
+	c.APIPath = "/api"
+	c.NegotiatedSerializer = serializer.NewCodecFactory(scheme).WithoutConversion()
+	if c.UserAgent == "" {
+		c.UserAgent = "flux-mirror"
+	}
+	rc, err := rest.RESTClientFor(c)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	return &SecretClient{rc: rc, namespace: namespace}, nil
+}
+
+// Namespace is the namespace the client writes to.
+func (c *SecretClient) Namespace() string { return c.namespace }
+
+func (c *SecretClient) get(ctx context.Context, name string) (*corev1.Secret, error) {
+	s := &corev1.Secret{}
+	err := c.rc.Get().Namespace(c.namespace).Resource("secrets").Name(name).Do(ctx).Into(s)
+	return s, err
+}
+
+func (c *SecretClient) create(ctx context.Context, s *corev1.Secret) error {
+	return c.rc.Post().Namespace(c.namespace).Resource("secrets").Body(s).Do(ctx).Error()
+}
+
+func (c *SecretClient) update(ctx context.Context, s *corev1.Secret) error {
+	return c.rc.Put().Namespace(c.namespace).Resource("secrets").Name(s.Name).Body(s).Do(ctx).Error()
+}
+
+// NewDockerConfigSecret returns a kubernetes.io/dockerconfigjson Secret
+// holding dockerConfigJSON. An empty namespace is left out, as kubectl does.
+func NewDockerConfigSecret(namespace, name string, dockerConfigJSON []byte) *corev1.Secret {
+	return &corev1.Secret{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
+		Type:       corev1.SecretTypeDockerConfigJson,
+		Data:       map[string][]byte{corev1.DockerConfigJsonKey: dockerConfigJSON},
+	}
+}
+
+// UpsertSecret writes dockerConfigJSON into the Secret name. With
+// createOnly it only creates (one request) and fails if the Secret exists.
+// Otherwise it reads the Secret and creates it, or replaces its Docker
+// config in place, keeping its labels, annotations and any other data keys;
+// an update that loses a race with another writer is retried on the fresh
+// object. A Secret of another type, or an immutable one, is left untouched
+// and reported.
+func (c *SecretClient) UpsertSecret(ctx context.Context, name string, dockerConfigJSON []byte, createOnly bool) (Operation, error) {
+	ref := c.namespace + "/" + name
+	if createOnly {
+		err := c.create(ctx, NewDockerConfigSecret(c.namespace, name, dockerConfigJSON))
+		if apierrors.IsAlreadyExists(err) {
+			return "", fmt.Errorf("secret %s already exists and --create was given: drop --create to replace it in place", ref)
+		}
+		if err != nil {
+			return "", c.explain("create", ref, err)
+		}
+		return Created, nil
+	}
+
+	var op Operation
+	err := retry.OnError(conflictBackoff, retriable, func() error {
+		existing, err := c.get(ctx, name)
+		switch {
+		case apierrors.IsNotFound(err):
+			op = Created
+			return c.create(ctx, NewDockerConfigSecret(c.namespace, name, dockerConfigJSON))
+		case err != nil:
+			return err
+		}
+		if err := replaceable(existing, ref); err != nil {
+			return err
+		}
+		if existing.Data == nil {
+			existing.Data = map[string][]byte{}
+		}
+		existing.Data[corev1.DockerConfigJsonKey] = dockerConfigJSON
+		op = Replaced
+		return c.update(ctx, existing)
+	})
+	if err != nil {
+		var user *userError
+		if errors.As(err, &user) {
+			return "", err
+		}
+		return "", c.explain(string(verbOf(op)), ref, err)
+	}
+	return op, nil
+}
+
+// retriable is true for a lost race: an update on a stale resourceVersion,
+// or a create that another writer beat.
+func retriable(err error) bool {
+	return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)
+}
+
+func verbOf(op Operation) string {
+	if op == Created {
+		return "create"
+	}
+	return "update"
+}
+
+// userError is a refusal that needs the user's decision, not a retry.
+type userError struct{ msg string }
+
+func (e *userError) Error() string { return e.msg }
+
+func replaceable(s *corev1.Secret, ref string) error {
+	if s.Type != corev1.SecretTypeDockerConfigJson {
+		return &userError{fmt.Sprintf("secret %s has type %q, not %q, and a Secret's type cannot change: delete it or choose another name",
+			ref, s.Type, corev1.SecretTypeDockerConfigJson)}
+	}
+	if s.Immutable != nil && *s.Immutable {
+		return &userError{fmt.Sprintf("secret %s is immutable and cannot be replaced in place: delete it first, or choose another name", ref)}
+	}
+	return nil
+}
+
+// explain turns API errors into messages that say what to do.
+func (c *SecretClient) explain(verb, ref string, err error) error {
+	switch {
+	case apierrors.IsForbidden(err):
+		return fmt.Errorf("%s secret %s: permission denied: %w (the identity needs get, create and update on secrets in namespace %q)",
+			verb, ref, err, c.namespace)
+	case apierrors.IsUnauthorized(err):
+		return fmt.Errorf("%s secret %s: not authenticated: %w (check the kubeconfig credentials or the pod's ServiceAccount token)", verb, ref, err)
+	case apierrors.IsNotFound(err):
+		return fmt.Errorf("%s secret %s: %w (does namespace %q exist?)", verb, ref, err, c.namespace)
+	}
+	return fmt.Errorf("%s secret %s: %w", verb, ref, err)
+}
