@@ -3,7 +3,8 @@
 # from the Go module proxy into a cache outside the repository, keyed by
 # version, and prints the directory that holds the binaries.
 #
-#   hack/testenv.sh            build what is missing, print the bin dir
+#   hack/testenv.sh            build what the tests need, print the bin dir
+#   hack/testenv.sh kubectl    also build kubectl (for hack/bench.sh)
 #
 # Each peer is built in a throwaway module of its own under the cache, never in
 # the product's go.mod. A warm cache costs a few stat calls.
@@ -17,10 +18,11 @@ mkdir -p "$BIN"
 
 log() { printf '%s\n' "testenv: $*" >&2; }
 
-# build_kube_apiserver builds kube-apiserver from k8s.io/kubernetes with every
-# staging module replaced by its published v0.x twin.
-build_kube_apiserver() {
-  local out="$BIN/kube-apiserver-$KUBE_VERSION"
+# build_kube NAME builds cmd/NAME of k8s.io/kubernetes, with every staging
+# module replaced by its published v0.x twin.
+build_kube() {
+  local name=$1
+  local out="$BIN/$name-$KUBE_VERSION"
   [ -x "$out" ] && return 0
   local staging=(api apiextensions-apiserver apimachinery apiserver cli-runtime
     client-go cloud-provider cluster-bootstrap code-generator component-base
@@ -31,7 +33,7 @@ build_kube_apiserver() {
   local minor="v0.${KUBE_VERSION#v1.}"
   local dir="$CACHE/src/kube-$KUBE_VERSION"
   mkdir -p "$dir"
-  log "building kube-apiserver $KUBE_VERSION in $dir (about 10 minutes cold)"
+  log "building $name $KUBE_VERSION in $dir (kube-apiserver: about 10 minutes cold)"
   (
     cd "$dir"
     {
@@ -52,14 +54,15 @@ package tools
 
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 GO
     go mod tidy >/dev/null
     local pkg=k8s.io/component-base/version
     go build -trimpath -o "$out.tmp" -ldflags "-s -w \
       -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 \
-      -X $pkg.gitMinor=${KUBE_VERSION#v1.} -X $pkg.gitTreeState=clean" \
-      k8s.io/kubernetes/cmd/kube-apiserver
+      -X $pkg.gitMinor=$(echo "$KUBE_VERSION" | cut -d. -f2) -X $pkg.gitTreeState=clean" \
+      "k8s.io/kubernetes/cmd/$name"
     mv "$out.tmp" "$out"
   )
 }
@@ -92,8 +95,16 @@ GO
 }
 
 build_etcd
-build_kube_apiserver
-# Stable names for envtest's KUBEBUILDER_ASSETS.
+build_kube kube-apiserver
 ln -sf "kube-apiserver-$KUBE_VERSION" "$BIN/kube-apiserver"
 ln -sf "etcd-$ETCD_VERSION" "$BIN/etcd"
+for extra in "$@"; do
+  case $extra in
+  kubectl)
+    build_kube kubectl
+    ln -sf "kubectl-$KUBE_VERSION" "$BIN/kubectl"
+    ;;
+  *) log "unknown peer $extra"; exit 2 ;;
+  esac
+done
 echo "$BIN"

@@ -85,7 +85,9 @@ func (f *Flags) ClientConfig() clientcmd.ClientConfig {
 	}
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = f.KubeConfig
-	o := &clientcmd.ConfigOverrides{ClusterDefaults: clientcmd.ClusterDefaults}
+	// No ClusterDefaults: kubectl falls back to http://localhost:8080, which
+	// only turns a missing kubeconfig into a confusing connection error.
+	o := &clientcmd.ConfigOverrides{}
 	o.AuthInfo.ClientCertificate = f.CertFile
 	o.AuthInfo.ClientKey = f.KeyFile
 	if f.BearerToken != "" {

@@ -1,0 +1,278 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/fluxcd/flux-mirror/internal/testenv"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) {
+	var err error
+	env, err = testenv.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start kube-apiserver:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	env.Stop()
+	os.Exit(code)
+}
+
+// admin is a full clientset for arranging and inspecting the cluster; the
+// code under test never uses it.
+func admin(t *testing.T) kubernetes.Interface {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(env.Config("admin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+var nsSeq atomic.Int32
+
+// namespaceWithRole creates a namespace holding the documented Role
+// (secrets: get, create, update) bound to user.
+func namespaceWithRole(t *testing.T, user string) string {
+	t.Helper()
+	ctx := context.Background()
+	cs := admin(t)
+	ns := fmt.Sprintf("kube-test-%d", nsSeq.Add(1))
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	role := &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Name: "flux-mirror-secret", Namespace: ns},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "create", "update"}}},
+	}
+	if _, err := cs.RbacV1().Roles(ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rb := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "flux-mirror-secret", Namespace: ns},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, Name: user, APIGroup: rbacv1.GroupName}},
+		RoleRef:    rbacv1.RoleRef{Kind: "Role", Name: "flux-mirror-secret", APIGroup: rbacv1.GroupName},
+	}
+	if _, err := cs.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
+// countingClient returns a SecretClient for user whose requests are counted.
+func countingClient(t *testing.T, user, ns string) (*SecretClient, *atomic.Int32) {
+	t.Helper()
+	var n atomic.Int32
+	cfg := env.Config(user)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			n.Add(1)
+			return rt.RoundTrip(r)
+		})
+	})
+	c, err := NewSecretClient(cfg, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, &n
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func getSecret(t *testing.T, ns, name string) *corev1.Secret {
+	t.Helper()
+	s, err := admin(t).CoreV1().Secrets(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestUpsertCreatesThenReplacesWithTheDocumentedRole(t *testing.T) {
+	ns := namespaceWithRole(t, "alice")
+	c, calls := countingClient(t, "alice", ns)
+	ctx := context.Background()
+
+	op, err := c.UpsertSecret(ctx, "regcreds", []byte(`{"auths":{"a":{}}}`), false)
+	if err != nil || op != Created {
+		t.Fatalf("first upsert: op=%q err=%v", op, err)
+	}
+	if got := calls.Load(); got != 2 {
+		t.Errorf("create took %d API requests, want 2 (get, create)", got)
+	}
+	s := getSecret(t, ns, "regcreds")
+	if s.Type != corev1.SecretTypeDockerConfigJson || string(s.Data[corev1.DockerConfigJsonKey]) != `{"auths":{"a":{}}}` {
+		t.Fatalf("created secret: type %q data %q", s.Type, s.Data)
+	}
+
+	calls.Store(0)
+	op, err = c.UpsertSecret(ctx, "regcreds", []byte(`{"auths":{"b":{}}}`), false)
+	if err != nil || op != Replaced {
+		t.Fatalf("second upsert: op=%q err=%v", op, err)
+	}
+	if got := calls.Load(); got != 2 {
+		t.Errorf("replace took %d API requests, want 2 (get, update)", got)
+	}
+	if got := string(getSecret(t, ns, "regcreds").Data[corev1.DockerConfigJsonKey]); got != `{"auths":{"b":{}}}` {
+		t.Errorf("replaced data = %s", got)
+	}
+
+	calls.Store(0)
+	op, err = c.UpsertSecret(ctx, "fresh", []byte(`{"auths":{"c":{}}}`), true)
+	if err != nil || op != Created {
+		t.Fatalf("--create on a new name: op=%q err=%v", op, err)
+	}
+	if got := calls.Load(); got != 1 {
+		t.Errorf("--create took %d API requests, want 1", got)
+	}
+}
+
+func TestUpsertWithoutTheRoleIsAPermissionError(t *testing.T) {
+	ns := namespaceWithRole(t, "alice")
+	c, _ := countingClient(t, "bob", ns)
+	for _, createOnly := range []bool{false, true} {
+		_, err := c.UpsertSecret(context.Background(), "regcreds", []byte(`{}`), createOnly)
+		if err == nil || !strings.Contains(err.Error(), "permission denied") || !strings.Contains(err.Error(), "get, create and update on secrets") {
+			t.Errorf("createOnly=%v: err = %v, want a permission error naming the verbs", createOnly, err)
+		}
+	}
+}
+
+func TestReplaceKeepsMetadataAndOtherKeys(t *testing.T) {
+	ns := namespaceWithRole(t, "alice")
+	cs := admin(t)
+	ctx := context.Background()
+	orig := NewDockerConfigSecret(ns, "regcreds", []byte(`{"auths":{"old.example.com":{"auth":"eDp5"},"gone.example.com":{}}}`))
+	orig.Labels = map[string]string{"team": "a"}
+	orig.Annotations = map[string]string{"note": "keep me"}
+	orig.Data["extra"] = []byte("kept")
+	if _, err := cs.CoreV1().Secrets(ns).Create(ctx, orig, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := countingClient(t, "alice", ns)
+	if _, err := c.UpsertSecret(ctx, "regcreds", []byte(`{"auths":{"new.example.com":{}}}`), false); err != nil {
+		t.Fatal(err)
+	}
+	s := getSecret(t, ns, "regcreds")
+	if s.Labels["team"] != "a" || s.Annotations["note"] != "keep me" {
+		t.Errorf("labels %v annotations %v not kept", s.Labels, s.Annotations)
+	}
+	if string(s.Data["extra"]) != "kept" {
+		t.Errorf("other data key lost: %q", s.Data)
+	}
+	if got := string(s.Data[corev1.DockerConfigJsonKey]); got != `{"auths":{"new.example.com":{}}}` {
+		t.Errorf(".dockerconfigjson not replaced whole: %s", got)
+	}
+}
+
+func TestCreateOnlyLeavesAnExistingSecretUntouched(t *testing.T) {
+	ns := namespaceWithRole(t, "alice")
+	ctx := context.Background()
+	before, err := admin(t).CoreV1().Secrets(ns).Create(ctx, NewDockerConfigSecret(ns, "regcreds", []byte(`{"auths":{}}`)), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := countingClient(t, "alice", ns)
+	_, err = c.UpsertSecret(ctx, "regcreds", []byte(`{"auths":{"x":{}}}`), true)
+	if err == nil || !strings.Contains(err.Error(), "already exists") || !strings.Contains(err.Error(), "--create") {
+		t.Fatalf("err = %v, want already exists with a hint about --create", err)
+	}
+	if after := getSecret(t, ns, "regcreds"); after.ResourceVersion != before.ResourceVersion {
+		t.Errorf("secret changed: resourceVersion %s -> %s", before.ResourceVersion, after.ResourceVersion)
+	}
+}
+
+func TestIrreplaceableSecretsAreReportedAndUntouched(t *testing.T) {
+	immutable := true
+	cases := map[string]*corev1.Secret{
+		"opaque": {
+			ObjectMeta: metav1.ObjectMeta{Name: "regcreds"},
+			Type:       corev1.SecretTypeOpaque,
+			Data:       map[string][]byte{"k": []byte("v")},
+		},
+		"immutable": func() *corev1.Secret {
+			s := NewDockerConfigSecret("", "regcreds", []byte(`{"auths":{}}`))
+			s.Immutable = &immutable
+			return s
+		}(),
+	}
+	want := map[string]string{"opaque": `has type "Opaque"`, "immutable": "is immutable"}
+	for name, s := range cases {
+		t.Run(name, func(t *testing.T) {
+			ns := namespaceWithRole(t, "alice")
+			ctx := context.Background()
+			s.Namespace = ns
+			before, err := admin(t).CoreV1().Secrets(ns).Create(ctx, s, metav1.CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, calls := countingClient(t, "alice", ns)
+			_, err = c.UpsertSecret(ctx, "regcreds", []byte(`{"auths":{"x":{}}}`), false)
+			if err == nil || !strings.Contains(err.Error(), want[name]) {
+				t.Fatalf("err = %v, want it to say %q", err, want[name])
+			}
+			if calls.Load() != 1 {
+				t.Errorf("%d API requests, want 1 (the get): a refusal must not retry", calls.Load())
+			}
+			if after := getSecret(t, ns, "regcreds"); after.ResourceVersion != before.ResourceVersion {
+				t.Errorf("secret changed")
+			}
+		})
+	}
+}
+
+func TestConcurrentUpsertsAllSucceed(t *testing.T) {
+	ns := namespaceWithRole(t, "alice")
+	const writers = 10
+	var wg sync.WaitGroup
+	errs := make([]error, writers)
+	payloads := map[string]bool{}
+	for i := range writers {
+		payload := fmt.Sprintf(`{"auths":{"writer-%d.example.com":{}}}`, i)
+		payloads[payload] = true
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, _ := countingClient(t, "alice", ns)
+			_, errs[i] = c.UpsertSecret(context.Background(), "regcreds", []byte(payload), false)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("writer %d: %v", i, err)
+		}
+	}
+	s := getSecret(t, ns, "regcreds")
+	if got := string(s.Data[corev1.DockerConfigJsonKey]); !payloads[got] || s.Type != corev1.SecretTypeDockerConfigJson {
+		t.Errorf("final secret is not one writer's whole payload: %q", got)
+	}
+}
+
+func TestUpsertInAMissingNamespaceSaysSo(t *testing.T) {
+	c, _ := countingClient(t, "admin", "no-such-namespace")
+	_, err := c.UpsertSecret(context.Background(), "regcreds", []byte(`{}`), false)
+	if err == nil || !strings.Contains(err.Error(), `does namespace "no-such-namespace" exist`) {
+		t.Fatalf("err = %v", err)
+	}
+	if !apierrors.IsNotFound(err) {
+		t.Errorf("the API error is not kept in the chain: %v", err)
+	}
+}
