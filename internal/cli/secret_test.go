@@ -179,11 +179,29 @@ func TestSecretCreatesThenReplaces(t *testing.T) {
 	if r.err != nil || !strings.Contains(r.stderr, "✔ secret "+ns+"/regcreds replaced (4 hosts)") {
 		t.Fatalf("second run: %v\n%s", r.err, r.stderr)
 	}
+	if got := verbs(t, "alice", ns); got != "get create get update" {
+		t.Errorf("the API server saw %q, want exactly get create (first run) and get update (second)", got)
+	}
 	again := dockerConfig(t, ns, "regcreds")["jwt.example.com"]["password"]
 	noteSecret(again, "second signed JWT")
 	if again == jwtEntry["password"] {
 		t.Error("the second run did not sign a fresh JWT")
 	}
+}
+
+// verbs lists, in order, the verbs of the requests user sent into namespace
+// ns, as the API server's audit log recorded them.
+func verbs(t *testing.T, user, ns string) string {
+	t.Helper()
+	reqs, err := env.Requests(user)
+	must(t, err)
+	var out []string
+	for _, r := range reqs {
+		if strings.Contains(r.RequestURI, "/namespaces/"+ns+"/") {
+			out = append(out, r.Verb)
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 func wantPair(t *testing.T, e map[string]string, user, pass string) {
@@ -300,6 +318,9 @@ func TestSecretCreateFlag(t *testing.T) {
 	must(t, err)
 	if after.ResourceVersion != before.ResourceVersion {
 		t.Error("--create changed an existing Secret")
+	}
+	if got := verbs(t, "alice", ns); got != "create create" {
+		t.Errorf("the API server saw %q, want one create per --create run", got)
 	}
 }
 

@@ -109,6 +109,9 @@ func (e *Env) start(etcdBin, apiBin string) error {
 	if err != nil {
 		return err
 	}
+	if err := os.WriteFile(filepath.Join(e.Dir, "audit-policy.yaml"), []byte(auditPolicy), 0o600); err != nil {
+		return err
+	}
 	e.URL = "https://127.0.0.1:" + strconv.Itoa(apiPort)
 
 	etcd, err := startProcess("etcd", etcdBin, filepath.Join(e.Dir, "etcd.log"),
@@ -164,6 +167,11 @@ func apiserverArgs(dir string, p *pki, tokenFile string, etcdPort, port int) []s
 		"--service-account-signing-key-file=" + p.saKey,
 		"--service-cluster-ip-range=10.0.0.0/24",
 		"--authorization-mode=RBAC",
+		// Every request is recorded, so tests and benchmarks can count what
+		// a client really sent (see Requests).
+		"--audit-policy-file=" + filepath.Join(dir, "audit-policy.yaml"),
+		"--audit-log-path=" + filepath.Join(dir, "audit.log"),
+		"--audit-log-mode=blocking",
 	}
 }
 

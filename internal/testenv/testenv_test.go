@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -249,5 +250,25 @@ func secret(name string) *corev1.Secret {
 	return &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Data:       map[string][]byte{"k": []byte("v")},
+	}
+}
+
+func TestRequestsAreAudited(t *testing.T) {
+	env, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Stop()
+	cs := clientset(t, env.Config("dave"))
+	_, err = cs.CoreV1().Secrets("default").Get(context.Background(), "missing", metav1.GetOptions{})
+	if err == nil {
+		t.Fatal("dave may not read secrets")
+	}
+	reqs, err := env.Requests("dave")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reqs) != 1 || reqs[0].Verb != "get" || reqs[0].ResponseStatus.Code != 403 {
+		t.Fatalf("audited %+v, want one forbidden get", reqs)
 	}
 }
