@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fluxcd/flux-mirror/internal/credential"
 	"github.com/fluxcd/flux-mirror/internal/kube"
 	"github.com/fluxcd/flux-mirror/internal/log"
 )
@@ -34,6 +35,10 @@ type rootOptions struct {
 	nsFollowsKubeContext bool
 	kube                 kube.Flags
 
+	// credentials carries what the credential sources get from outside;
+	// tests inject an HTTP client through it.
+	credentials credential.Options
+
 	logger *log.Logger
 }
 
@@ -47,7 +52,13 @@ func (o *rootOptions) log() *log.Logger {
 
 // NewRootCommand returns the flux-mirror command tree writing to streams.
 func NewRootCommand(streams IOStreams) *cobra.Command {
-	o := &rootOptions{streams: streams}
+	return newRootCommand(streams, credential.Options{})
+}
+
+// newRootCommand is NewRootCommand with the credential sources' options,
+// which tests set.
+func newRootCommand(streams IOStreams, creds credential.Options) *cobra.Command {
+	o := &rootOptions{streams: streams, credentials: creds}
 	cmd := &cobra.Command{
 		Use:   "flux-mirror",
 		Short: "Mint short-lived registry credentials into Kubernetes Secrets and Docker configs",

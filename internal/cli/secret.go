@@ -158,7 +158,7 @@ func (o *secretOptions) resolve(ctx context.Context, root string, hosts []v1beta
 	l.Actionf("minting credentials for %d %s", len(hosts), plural(len(hosts), "host", "hosts"))
 	rctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	creds, err := credential.ResolveAll(rctx, root, hosts)
+	creds, err := credential.ResolveAll(rctx, root, hosts, o.credentials)
 	if err != nil {
 		if errors.Is(rctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
 			return nil, fmt.Errorf("timed out after %s (--timeout): %w", o.timeout, err)

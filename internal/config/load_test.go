@@ -137,7 +137,7 @@ func TestLoadErrorsNameTheConfig(t *testing.T) {
 // field's line, or at its closest parent's when the field is missing.
 func TestLoadValidationLines(t *testing.T) {
 	doc := header + `hosts:
-  - host: a.io
+  - host: gcr.io
     provider: gar
   - username: u
     credential:

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/fluxcd/flux-mirror/internal/cloudhost"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -29,6 +30,8 @@ func validateHost(p *problems, path string, h *v1beta1.Host) {
 		if !slices.Contains(registryProviders, h.Provider) {
 			p.add(field(path, "provider"), "unknown provider %q, expected one of %s",
 				h.Provider, strings.Join(registryProviders, ", "))
+		} else if err := cloudhost.Check(h.Provider, h.Host); h.Host != "" && err != nil {
+			p.add(field(path, "host"), "%v", err)
 		}
 		for _, other := range []struct {
 			name string

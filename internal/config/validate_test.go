@@ -46,7 +46,7 @@ func runValidation(t *testing.T, tests []validationCase) {
 
 func TestValidateTopLevel(t *testing.T) {
 	runValidation(t, []validationCase{
-		{"hosts only", hostsDoc("{host: ghcr.io, provider: gar}"), ""},
+		{"hosts only", hostsDoc("{host: gcr.io, provider: gar}"), ""},
 		{"no hosts at all", header, ""},
 		{"missing apiVersion", "kind: Config\n", "apiVersion: required, set it to mirror.plugin.fluxcd.io/v1beta1"},
 		{"missing kind", "apiVersion: mirror.plugin.fluxcd.io/v1beta1\n", "kind: required, set it to Config"},
@@ -65,7 +65,11 @@ func TestValidateHosts(t *testing.T) {
 		{"docker hub aliases are one host", hostsDoc("{host: docker.io, maxChunkSize: 1}", "{host: index.docker.io, maxChunkSize: 1}"),
 			`hosts[1].host: "index.docker.io" is the same registry as hosts[0] ("docker.io")`},
 		{"ports make hosts distinct", hostsDoc("{host: localhost, maxChunkSize: 1}", "{host: 'localhost:5000', maxChunkSize: 1}"), ""},
-		{"provider ecr", hostsDoc("{host: 1.dkr.ecr.us-east-1.amazonaws.com, provider: ecr}"), ""},
+		{"provider ecr", hostsDoc("{host: 123456789012.dkr.ecr.us-east-1.amazonaws.com, provider: ecr}"), ""},
+		{"provider ecr public", hostsDoc("{host: public.ecr.aws, provider: ecr}"), ""},
+		{"provider ecr, other host", hostsDoc("{host: ghcr.io, provider: ecr}"), `hosts[0].host: provider ecr does not serve "ghcr.io": want <account>.dkr.ecr.<region>.amazonaws.com`},
+		{"provider acr, other host", hostsDoc("{host: r.azurecr.com, provider: acr}"), `hosts[0].host: provider acr does not serve "r.azurecr.com"`},
+		{"provider gar, other host", hostsDoc("{host: ghcr.io, provider: gar}"), `hosts[0].host: provider gar does not serve "ghcr.io": want <location>-docker.pkg.dev`},
 		{"provider acr", hostsDoc("{host: r.azurecr.io, provider: acr}"), ""},
 		{"provider gar", hostsDoc("{host: us-docker.pkg.dev, provider: gar}"), ""},
 		{"unknown provider", hostsDoc("{host: a.io, provider: gcr}"), `hosts[0].provider: unknown provider "gcr", expected one of ecr, acr, gar`},

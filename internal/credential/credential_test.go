@@ -68,7 +68,7 @@ func TestErrorsCarryNoSecret(t *testing.T) {
 		{Host: "oct.example", Credential: &v1beta1.Credential{Iss: "i", Sub: "s",
 			JWKValue: ptr(`{"kty":"oct","k":"` + secretD + `"}`)}},
 	}
-	creds, err := ResolveAll(context.Background(), root, hosts)
+	creds, err := ResolveAll(context.Background(), root, hosts, Options{})
 	if err == nil || creds != nil {
 		t.Fatalf("ResolveAll = %v, %v; want an error", creds, err)
 	}
@@ -78,7 +78,7 @@ func TestErrorsCarryNoSecret(t *testing.T) {
 	text := fmt.Sprintf("%v\n%+v\n%#v\n%s", err, err, err, err.Error())
 	assertNoSecret(t, text, secretToken, secretPassword, secretKeyText, secretD, secretNumber)
 	for _, h := range hosts {
-		if _, err := Resolve(context.Background(), root, h); err != nil {
+		if _, err := Resolve(context.Background(), root, h, Options{}); err != nil {
 			assertNoSecret(t, err.Error(), secretToken, secretPassword, secretKeyText, secretD, secretNumber)
 		}
 	}

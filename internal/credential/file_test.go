@@ -100,7 +100,7 @@ func TestReadFileKubernetesDataLayout(t *testing.T) {
 	cred, err := Resolve(context.Background(), root, v1beta1.Host{
 		Host:       "ghcr.io",
 		Credential: &v1beta1.Credential{FromPath: "token"},
-	})
+	}, Options{})
 	if err != nil {
 		t.Fatalf("Resolve: %v", err)
 	}
@@ -146,7 +146,7 @@ func TestFromPath(t *testing.T) {
 	}
 	ctx := context.Background()
 
-	cred, err := Resolve(ctx, root, host("token"))
+	cred, err := Resolve(ctx, root, host("token"), Options{})
 	if err != nil {
 		t.Fatalf("Resolve: %v", err)
 	}
@@ -156,16 +156,16 @@ func TestFromPath(t *testing.T) {
 	}
 
 	writeFile(t, root, "token", "next-token")
-	if cred, _ := Resolve(ctx, root, host("token")); cred.Token != "next-token" {
+	if cred, _ := Resolve(ctx, root, host("token"), Options{}); cred.Token != "next-token" {
 		t.Errorf("second Resolve kept the old token; the file must be re-read")
 	}
 
-	_, err = Resolve(ctx, root, host("blank"))
+	_, err = Resolve(ctx, root, host("blank"), Options{})
 	if want := `host "ghcr.io": credential.fromPath "blank": file is empty`; err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("blank file: err = %v, want prefix %q", err, want)
 	}
 
-	_, err = Resolve(ctx, root, host("missing"))
+	_, err = Resolve(ctx, root, host("missing"), Options{})
 	if err == nil || !errors.Is(err, fs.ErrNotExist) ||
 		!strings.HasPrefix(err.Error(), `host "ghcr.io": read credential.fromPath "missing": open `) ||
 		!strings.HasSuffix(err.Error(), ": no such file or directory") {

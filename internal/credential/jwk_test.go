@@ -69,7 +69,7 @@ func TestJWK(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.cred.Iss, tc.cred.Sub = "https://issuer.example", "mirror"
 			h := v1beta1.Host{Host: "registry.example.com", Username: tc.username, Credential: &tc.cred}
-			cred, err := Resolve(context.Background(), root, h)
+			cred, err := Resolve(context.Background(), root, h, Options{})
 			if err != nil {
 				t.Fatalf("Resolve: %v", err)
 			}
@@ -128,7 +128,7 @@ func TestJWKErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.cred.Iss, tc.cred.Sub = "i", "s"
-			_, err := Resolve(context.Background(), root, v1beta1.Host{Host: "h.example", Credential: &tc.cred})
+			_, err := Resolve(context.Background(), root, v1beta1.Host{Host: "h.example", Credential: &tc.cred}, Options{})
 			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 				t.Errorf("err = %v, want prefix %q", err, tc.want)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -17,8 +18,27 @@ type token struct {
 	expiresAt time.Time
 }
 
+// Options are what the caller provides to every source.
+type Options struct {
+	// HTTPClient makes the network calls of the provider sources (cloud
+	// SDKs, token endpoints, registry exchanges). Nil means a client with
+	// Go's default transport, which honours the proxy and SSL_CERT_FILE
+	// environment. Tests inject a dialer through it.
+	HTTPClient *http.Client
+}
+
+// httpClient returns o.HTTPClient or the default client.
+func (o Options) httpClient() *http.Client {
+	if o.HTTPClient != nil {
+		return o.HTTPClient
+	}
+	return http.DefaultClient
+}
+
 // tokenRequest is what a token source is given.
 type tokenRequest struct {
+	// http makes the source's network calls.
+	http *http.Client
 	// root is the directory relative paths are confined to.
 	root string
 	// host is the config's host.
@@ -33,25 +53,47 @@ type tokenRequest struct {
 // config field they come from and never include a secret.
 type tokenSource func(ctx context.Context, req tokenRequest) (token, error)
 
+// registryRequest is what a registry source is given.
+type registryRequest struct {
+	// host is the config's host.
+	host string
+	// http makes the source's network calls.
+	http *http.Client
+}
+
 // registrySource mints the registry's native username and password for a
 // host that names a registry provider (ecr, acr, gar).
-type registrySource func(ctx context.Context, host string) (Credential, error)
+type registrySource func(ctx context.Context, req registryRequest) (Credential, error)
 
 // resolver holds the provider tables. Each provider is one file that adds
 // one line here; a name the config accepts but the table lacks is reported
 // as not supported yet. Tests build their own resolver to add fakes.
 type resolver struct {
+	opts Options
 	// tokenProviders maps hosts[].credential.provider to its source.
 	tokenProviders map[string]tokenSource
 	// registryProviders maps hosts[].provider to its source.
 	registryProviders map[string]registrySource
 }
 
-// newResolver returns a resolver with the built-in providers.
-func newResolver() resolver {
+// newResolver returns a resolver with the built-in providers. Each is one
+// file of this package; its SDK is set up only when a host uses it.
+func newResolver(opts Options) resolver {
 	return resolver{
-		tokenProviders:    map[string]tokenSource{},
-		registryProviders: map[string]registrySource{},
+		opts: opts,
+		tokenProviders: map[string]tokenSource{
+			v1beta1.CredentialProviderGitHub:  fromActions,
+			v1beta1.CredentialProviderForgejo: fromActions,
+			v1beta1.CredentialProviderGCP:     fromGCP,
+			v1beta1.CredentialProviderAzure:   fromAzure,
+			v1beta1.CredentialProviderAWS:     fromAWS,
+			v1beta1.CredentialProviderJWTSVID: fromJWTSVID,
+		},
+		registryProviders: map[string]registrySource{
+			v1beta1.RegistryProviderECR: fromECR,
+			v1beta1.RegistryProviderACR: fromACR,
+			v1beta1.RegistryProviderGAR: fromGAR,
+		},
 	}
 }
 
@@ -65,8 +107,8 @@ func newResolver() resolver {
 // before or while the host resolves, Resolve returns at once with ctx's
 // error; a source that ignores ctx finishes in the background and its
 // result is dropped.
-func Resolve(ctx context.Context, root string, h v1beta1.Host) (Credential, error) {
-	return newResolver().resolve(ctx, root, h)
+func Resolve(ctx context.Context, root string, h v1beta1.Host, opts Options) (Credential, error) {
+	return newResolver(opts).resolve(ctx, root, h)
 }
 
 // ResolveAll resolves every host concurrently, as Resolve does, and returns
@@ -74,8 +116,8 @@ func Resolve(ctx context.Context, root string, h v1beta1.Host) (Credential, erro
 // fails it returns no credentials and an error joining every failure, in
 // the order of hosts. Every host must have a credential or a provider;
 // hosts with only tls or maxChunkSize are an error, and nothing is resolved.
-func ResolveAll(ctx context.Context, root string, hosts []v1beta1.Host) ([]Credential, error) {
-	return newResolver().resolveAll(ctx, root, hosts)
+func ResolveAll(ctx context.Context, root string, hosts []v1beta1.Host, opts Options) ([]Credential, error) {
+	return newResolver(opts).resolveAll(ctx, root, hosts)
 }
 
 func (r resolver) resolveAll(ctx context.Context, root string, hosts []v1beta1.Host) ([]Credential, error) {
@@ -138,13 +180,13 @@ func (r resolver) mint(ctx context.Context, root string, h v1beta1.Host) (Creden
 		if !ok {
 			return Credential{}, fmt.Errorf("provider %q is not supported yet", h.Provider)
 		}
-		return src(ctx, h.Host)
+		return src(ctx, registryRequest{host: h.Host, http: r.opts.httpClient()})
 	}
 	src, err := r.tokenSource(h.Credential)
 	if err != nil {
 		return Credential{}, err
 	}
-	req := tokenRequest{root: root, host: h.Host, cred: *h.Credential, aud: h.Credential.Aud}
+	req := tokenRequest{http: r.opts.httpClient(), root: root, host: h.Host, cred: *h.Credential, aud: h.Credential.Aud}
 	if req.aud == "" {
 		req.aud = h.Host
 	}

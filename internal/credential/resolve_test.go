@@ -15,7 +15,7 @@ func ptr(s string) *string { return &s }
 
 // withFake returns a resolver whose credential provider "fake" is src.
 func withFake(src tokenSource) resolver {
-	r := newResolver()
+	r := newResolver(Options{})
 	r.tokenProviders["fake"] = src
 	return r
 }
@@ -29,7 +29,7 @@ func TestValue(t *testing.T) {
 	bearer, err := Resolve(ctx, t.TempDir(), v1beta1.Host{
 		Host:       "ghcr.io",
 		Credential: &v1beta1.Credential{Value: ptr("tok")},
-	})
+	}, Options{})
 	if err != nil || bearer != (Credential{Host: "ghcr.io", Token: "tok"}) {
 		t.Errorf("bearer: %#v, %v", bearer, err)
 	}
@@ -37,11 +37,11 @@ func TestValue(t *testing.T) {
 		Host:       "localhost:5000",
 		Username:   "admin",
 		Credential: &v1beta1.Credential{Value: ptr("pw")},
-	})
+	}, Options{})
 	if err != nil || basic != (Credential{Host: "localhost:5000", Username: "admin", Password: "pw"}) {
 		t.Errorf("basic: %#v, %v", basic, err)
 	}
-	_, err = Resolve(ctx, t.TempDir(), v1beta1.Host{Host: "x.io", Credential: &v1beta1.Credential{Value: ptr("")}})
+	_, err = Resolve(ctx, t.TempDir(), v1beta1.Host{Host: "x.io", Credential: &v1beta1.Credential{Value: ptr("")}}, Options{})
 	if err == nil || !strings.HasPrefix(err.Error(), `host "x.io": credential.value is empty`) {
 		t.Errorf("empty value: err = %v", err)
 	}
@@ -49,7 +49,7 @@ func TestValue(t *testing.T) {
 
 func TestProvidersNotSupportedYet(t *testing.T) {
 	for _, p := range []string{v1beta1.RegistryProviderECR, v1beta1.RegistryProviderACR, v1beta1.RegistryProviderGAR} {
-		_, err := Resolve(context.Background(), ".", v1beta1.Host{Host: "r.example", Provider: p})
+		_, err := Resolve(context.Background(), ".", v1beta1.Host{Host: "r.example", Provider: p}, Options{})
 		if want := fmt.Sprintf(`host "r.example": provider %q is not supported yet`, p); err == nil || err.Error() != want {
 			t.Errorf("provider %s: err = %v, want %q", p, err, want)
 		}
@@ -59,7 +59,7 @@ func TestProvidersNotSupportedYet(t *testing.T) {
 		v1beta1.CredentialProviderAzure, v1beta1.CredentialProviderAWS, v1beta1.CredentialProviderJWTSVID,
 	} {
 		h := v1beta1.Host{Host: "r.example", Credential: &v1beta1.Credential{Provider: p}}
-		_, err := Resolve(context.Background(), ".", h)
+		_, err := Resolve(context.Background(), ".", h, Options{})
 		if want := fmt.Sprintf(`host "r.example": credential.provider %q is not supported yet`, p); err == nil || err.Error() != want {
 			t.Errorf("credential provider %s: err = %v, want %q", p, err, want)
 		}
@@ -90,7 +90,7 @@ func TestNothingToResolve(t *testing.T) {
 	if calls.Load() != 0 {
 		t.Errorf("sources ran although the host list was refused")
 	}
-	if _, err := Resolve(context.Background(), ".", hosts[1]); err == nil {
+	if _, err := Resolve(context.Background(), ".", hosts[1], Options{}); err == nil {
 		t.Error("Resolve of a tls-only host succeeded")
 	}
 }
@@ -174,7 +174,7 @@ func TestResolveAllAllOrNothing(t *testing.T) {
 		{Host: "bad2.example", Provider: v1beta1.RegistryProviderECR},
 		{Host: "bad3.example", Credential: &v1beta1.Credential{JWKValue: ptr("{}"), Iss: "i", Sub: "s"}},
 	}
-	creds, err := ResolveAll(context.Background(), root, hosts)
+	creds, err := ResolveAll(context.Background(), root, hosts, Options{})
 	if err == nil || creds != nil {
 		t.Fatalf("ResolveAll = %v, %v; want no credentials and an error", creds, err)
 	}
@@ -189,7 +189,7 @@ func TestResolveAllAllOrNothing(t *testing.T) {
 		}
 	}
 
-	creds, err = ResolveAll(context.Background(), root, []v1beta1.Host{hosts[0], hosts[2]})
+	creds, err = ResolveAll(context.Background(), root, []v1beta1.Host{hosts[0], hosts[2]}, Options{})
 	if err != nil || len(creds) != 2 || creds[0].Token != "v" || creds[1].Token != "file-token" {
 		t.Errorf("ResolveAll of the good hosts = %v, %v", creds, err)
 	}
