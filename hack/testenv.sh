@@ -1,110 +1,66 @@
 #!/usr/bin/env bash
-# Builds the real peers the integration tests talk to (kube-apiserver, etcd)
-# from the Go module proxy into a cache outside the repository, keyed by
-# version, and prints the directory that holds the binaries.
+# Builds or installs the real peers the integration tests talk to, into a
+# cache outside the repository keyed by version, and prints the directory
+# that holds the binaries (the tests read it from $FLUX_MIRROR_TESTENV_BIN).
 #
-#   hack/testenv.sh            build what the tests need, print the bin dir
-#   hack/testenv.sh kubectl    also build kubectl (for hack/bench.sh)
+#   hack/testenv.sh            every peer the test suite needs
+#   hack/testenv.sh kubectl    named peers only (kubectl is for hack/bench.sh)
 #
-# Each peer is built in a throwaway module of its own under the cache, never in
-# the product's go.mod. A warm cache costs a few stat calls.
+# Each peer is a file in hack/testenv.d/ that defines peer_<name> and adds
+# <name> to DEFAULT_PEERS when the tests need it. Go peers are built in
+# throwaway modules under the cache, never in the product's go.mod; Debian
+# packages a peer lists in APT_PACKAGES are installed when missing. A warm
+# cache costs a few stat calls.
 set -euo pipefail
 
-KUBE_VERSION=${KUBE_VERSION:-v1.37.2}
-ETCD_VERSION=${ETCD_VERSION:-v3.7.3}
 CACHE=${FLUX_MIRROR_TESTENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/flux-mirror-testenv}
 BIN="$CACHE/bin"
 mkdir -p "$BIN"
+DEFAULT_PEERS=()
+APT_PACKAGES=()
 
 log() { printf '%s\n' "testenv: $*" >&2; }
 
-# build_kube NAME builds cmd/NAME of k8s.io/kubernetes, with every staging
-# module replaced by its published v0.x twin.
-build_kube() {
-  local name=$1
-  local out="$BIN/$name-$KUBE_VERSION"
-  [ -x "$out" ] && return 0
-  local staging=(api apiextensions-apiserver apimachinery apiserver cli-runtime
-    client-go cloud-provider cluster-bootstrap code-generator component-base
-    component-helpers controller-manager cri-api cri-client cri-streaming
-    csi-translation-lib dynamic-resource-allocation endpointslice externaljwt kms
-    kube-aggregator kube-controller-manager kube-proxy kube-scheduler kubectl
-    kubelet metrics mount-utils pod-security-admission sample-apiserver streaming)
-  local minor="v0.${KUBE_VERSION#v1.}"
-  local dir="$CACHE/src/kube-$KUBE_VERSION"
+# go_tool_module DIR MODULE... writes a throwaway module in DIR requiring the
+# given module@version pairs.
+go_tool_module() {
+  local dir=$1
+  shift
   mkdir -p "$dir"
-  log "building $name $KUBE_VERSION in $dir (kube-apiserver: about 10 minutes cold)"
-  (
-    cd "$dir"
-    {
-      echo "module testenv/kube"
-      echo
-      echo "go 1.26"
-      echo
-      echo "require k8s.io/kubernetes $KUBE_VERSION"
-      echo
-      echo "replace ("
-      for m in "${staging[@]}"; do echo "	k8s.io/$m => k8s.io/$m $minor"; done
-      echo ")"
-    } >go.mod
-    cat >tools.go <<'GO'
-//go:build tools
-
-package tools
-
-import (
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-	_ "k8s.io/kubernetes/cmd/kubectl"
-)
-GO
-    go mod tidy >/dev/null
-    local pkg=k8s.io/component-base/version
-    go build -trimpath -o "$out.tmp" -ldflags "-s -w \
-      -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 \
-      -X $pkg.gitMinor=$(echo "$KUBE_VERSION" | cut -d. -f2) -X $pkg.gitTreeState=clean" \
-      "k8s.io/kubernetes/cmd/$name"
-    mv "$out.tmp" "$out"
-  )
+  printf 'module testenv/%s\n\ngo 1.26\n' "$(basename "$dir")" >"$dir/go.mod"
+  (cd "$dir" && for m in "$@"; do go get "$m" >/dev/null 2>&1 || go get "$m"; done)
 }
 
-build_etcd() {
-  local out="$BIN/etcd-$ETCD_VERSION"
-  [ -x "$out" ] && return 0
-  local dir="$CACHE/src/etcd-$ETCD_VERSION"
-  mkdir -p "$dir"
-  log "building etcd $ETCD_VERSION in $dir (about a minute cold)"
-  (
-    cd "$dir"
-    printf 'module testenv/etcd\n\ngo 1.26\n' >go.mod
-    cat >tools.go <<'GO'
-//go:build tools
-
-package tools
-
-import (
-	_ "go.etcd.io/etcd/server/v3"
-)
-GO
-    for m in server/v3 api/v3 client/pkg/v3 client/v3 pkg/v3; do
-      go get "go.etcd.io/etcd/$m@$ETCD_VERSION" >/dev/null 2>&1
-    done
-    go mod tidy >/dev/null
-    go build -trimpath -ldflags "-s -w" -o "$out.tmp" go.etcd.io/etcd/server/v3
-    mv "$out.tmp" "$out"
-  )
+# apt_install installs the Debian packages peers asked for that are missing.
+apt_install() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    log "need root to install: ${missing[*]}"
+    exit 1
+  fi
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-build_etcd
-build_kube kube-apiserver
-ln -sf "kube-apiserver-$KUBE_VERSION" "$BIN/kube-apiserver"
-ln -sf "etcd-$ETCD_VERSION" "$BIN/etcd"
-for extra in "$@"; do
-  case $extra in
-  kubectl)
-    build_kube kubectl
-    ln -sf "kubectl-$KUBE_VERSION" "$BIN/kubectl"
-    ;;
-  *) log "unknown peer $extra"; exit 2 ;;
-  esac
+here=$(cd "$(dirname "$0")" && pwd)
+for f in "$here"/testenv.d/*.sh; do
+  # shellcheck source=/dev/null
+  . "$f"
 done
+
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=("${DEFAULT_PEERS[@]}")
+for t in "${targets[@]}"; do
+  if ! declare -F "peer_$t" >/dev/null; then
+    log "unknown peer $t"
+    exit 2
+  fi
+  "peer_$t"
+done
+apt_install
 echo "$BIN"
