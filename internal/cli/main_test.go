@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/fluxcd/flux-mirror/internal/credential"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
 
@@ -78,11 +79,18 @@ type result struct {
 // "✗" line on stderr.
 func run(t *testing.T, stdin io.Reader, args ...string) result {
 	t.Helper()
+	return runWith(t, credential.Options{}, stdin, args...)
+}
+
+// runWith is run with the credential sources' options, for tests that
+// inject an HTTP client (a dialer to a fake, a test CA).
+func runWith(t *testing.T, opts credential.Options, stdin io.Reader, args ...string) result {
+	t.Helper()
 	if stdin == nil {
 		stdin = strings.NewReader("")
 	}
 	var stdout, stderr bytes.Buffer
-	cmd := NewRootCommand(IOStreams{In: stdin, Out: &stdout, ErrOut: &stderr})
+	cmd := newRootCommand(IOStreams{In: stdin, Out: &stdout, ErrOut: &stderr}, opts)
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(context.Background())
 	if err != nil {
