@@ -115,6 +115,9 @@ func TestSecretInCluster(t *testing.T) {
 			t.Fatalf("err %v\n%s", err, out)
 		}
 		wantPair(t, dockerConfig(t, ns, "regcreds")["registry.example.com"], "sa-oidc", registryToken)
+		if !strings.Contains(out, `registry.example.com: username "sa-oidc" and password, expires `) {
+			t.Errorf("the projected token's expiry is not reported:\n%s", out)
+		}
 	})
 
 	t.Run("default config next to the real executable", func(t *testing.T) {

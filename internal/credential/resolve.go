@@ -194,6 +194,11 @@ func (r resolver) mint(ctx context.Context, root string, h v1beta1.Host) (Creden
 	if err != nil {
 		return Credential{}, err
 	}
+	if tok.expiresAt.IsZero() {
+		// A token issued elsewhere (a projected ServiceAccount token, a
+		// CI token in a variable) still tells its expiry if it is a JWT.
+		tok.expiresAt = JWTExpiry(tok.value)
+	}
 	c := Credential{ExpiresAt: tok.expiresAt}
 	if h.Username != "" {
 		c.Username, c.Password = h.Username, tok.value
