@@ -1,0 +1,151 @@
+// Package examples holds the manifests and configs the README points to;
+// its test applies them to a real API server.
+package examples
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/restmapper"
+
+	"github.com/fluxcd/flux-mirror/internal/config"
+	"github.com/fluxcd/flux-mirror/internal/testenv"
+)
+
+// TestClusterExamplesApply creates the ServiceAccount, Role, RoleBinding,
+// ConfigMap and CronJob of each scenario on a real API server with strict
+// server-side field validation, in a namespace of its own, and checks that
+// the config each ConfigMap carries is a valid flux-mirror config.
+func TestClusterExamplesApply(t *testing.T) {
+	env, err := testenv.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Stop()
+	cfg := env.Config("admin")
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
+
+	scenarios, err := filepath.Glob("cluster/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, path := range scenarios {
+		if path == "cluster/rbac.yaml" {
+			continue
+		}
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			ns := fmt.Sprintf("examples-%d", i)
+			objs := append(readObjects(t, "cluster/rbac.yaml"), readObjects(t, path)...)
+			nsObj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns}}}
+			kinds := map[string]bool{}
+			for _, o := range append([]*unstructured.Unstructured{nsObj}, objs...) {
+				if o.GetKind() != "Namespace" {
+					o.SetNamespace(ns)
+				}
+				retarget(o, ns)
+				kinds[o.GetKind()] = true
+				create(t, dyn, mapper, o)
+				if o.GetKind() == "ConfigMap" {
+					checkConfig(t, o)
+				}
+			}
+			for _, k := range []string{"ServiceAccount", "Role", "RoleBinding", "ConfigMap", "CronJob"} {
+				if !kinds[k] {
+					t.Errorf("scenario has no %s", k)
+				}
+			}
+		})
+	}
+}
+
+// retarget points a RoleBinding's ServiceAccount subjects at ns.
+func retarget(o *unstructured.Unstructured, ns string) {
+	if o.GetKind() != "RoleBinding" {
+		return
+	}
+	subjects, _, _ := unstructured.NestedSlice(o.Object, "subjects")
+	for _, s := range subjects {
+		if m, ok := s.(map[string]any); ok && m["kind"] == "ServiceAccount" {
+			m["namespace"] = ns
+		}
+	}
+	_ = unstructured.SetNestedSlice(o.Object, subjects, "subjects")
+}
+
+func create(t *testing.T, dyn dynamic.Interface, mapper *restmapper.DeferredDiscoveryRESTMapper, o *unstructured.Unstructured) {
+	t.Helper()
+	gvk := o.GroupVersionKind()
+	m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		t.Fatalf("%s: %v", gvk, err)
+	}
+	var ri dynamic.ResourceInterface = dyn.Resource(m.Resource)
+	if o.GetNamespace() != "" {
+		ri = dyn.Resource(m.Resource).Namespace(o.GetNamespace())
+	}
+	// Strict: an unknown or duplicated field is an error, not a warning.
+	if _, err := ri.Create(context.Background(), o, metav1.CreateOptions{FieldValidation: "Strict"}); err != nil {
+		t.Fatalf("create %s %s: %v", o.GetKind(), o.GetName(), err)
+	}
+}
+
+func checkConfig(t *testing.T, cm *unstructured.Unstructured) {
+	t.Helper()
+	data, _, _ := unstructured.NestedString(cm.Object, "data", "mirror.yaml")
+	cfg, err := config.Decode([]byte(data))
+	if err == nil {
+		err = config.Validate(cfg)
+	}
+	if err != nil {
+		t.Errorf("ConfigMap %s: mirror.yaml: %v", cm.GetName(), err)
+	}
+}
+
+func readObjects(t *testing.T, path string) []*unstructured.Unstructured {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096)
+	var out []*unstructured.Unstructured
+	for {
+		var obj map[string]any
+		if err := dec.Decode(&obj); errors.Is(err, io.EOF) {
+			return out
+		} else if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if obj != nil {
+			out = append(out, &unstructured.Unstructured{Object: obj})
+		}
+	}
+}
+
+// TestLocalExampleIsValid keeps the no-cluster example loadable.
+func TestLocalExampleIsValid(t *testing.T) {
+	t.Setenv("REGISTRY_PASSWORD", "")
+	if _, err := config.Load(config.Options{Path: "local/mirror.yaml"}); err != nil {
+		t.Fatal(err)
+	}
+}
