@@ -12,8 +12,9 @@ build: ## Build the stripped binary into bin/.
 testenv: ## Build the real peers the tests use (kube-apiserver, etcd) into the cache.
 	hack/testenv.sh >/dev/null
 
-test: testenv ## Run every test, the integration tests against a real API server included.
+test: testenv ## Run every test, the integration tests against real peers included.
 	FLUX_MIRROR_TESTENV_BIN="$$(hack/testenv.sh)" go test -count=1 ./...
+	cd test/consumers && FLUX_MIRROR_TESTENV_BIN="$$(../../hack/testenv.sh)" go test -count=1 ./...
 
 vet:
 	go vet ./...

@@ -67,6 +67,9 @@ func newRootCommand(streams IOStreams, creds credential.Options) *cobra.Command 
 It reads the hosts of a flux-mirror config, mints the registry credential each
 host is configured with (static or file tokens, freshly signed JWTs, cloud and
 workload identities) and writes them where image pullers look for them.`,
+		// Version gives the root a --version flag, as the flux CLI's root
+		// has; flux forwards whatever is typed before "mirror".
+		Version:           Version(),
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		DisableAutoGenTag: true,
