@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"k8s.io/kubernetes/pkg/credentialprovider"
 	"k8s.io/kubernetes/pkg/credentialprovider/secrets"
 
+	"github.com/fluxcd/flux-mirror/internal/fakecloud"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
 
@@ -40,7 +42,12 @@ hosts:
     username: hubuser
     credential:
       value: hub-password-0b4e
+  - host: 123456789012.dkr.ecr.us-west-2.amazonaws.com
+    provider: ecr
 `
+
+// ecrHost is the provider host; the loopback AWS fake issues its password.
+const ecrHost = "123456789012.dkr.ecr.us-west-2.amazonaws.com"
 
 // want is what a consumer should find for an image: a username/password
 // pair, a bearer token, or nothing.
@@ -61,9 +68,10 @@ var images = map[string]want{
 	"localhost:5001/app:latest":                                  {},
 }
 
-// writeSecret runs the flux-mirror binary against a real API server and
-// reads the Secret it wrote back.
-func writeSecret(t *testing.T) corev1.Secret {
+// writeSecret runs the flux-mirror binary against a real API server, with
+// static AWS keys and the ECR endpoint of a loopback AWS fake, and reads the
+// Secret it wrote back. It returns the ECR password the fake issued.
+func writeSecret(t *testing.T) (corev1.Secret, string) {
 	t.Helper()
 	env, err := testenv.Start()
 	if err != nil {
@@ -85,7 +93,13 @@ func writeSecret(t *testing.T) corev1.Secret {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(bin, "secret", "regcreds", "-f", cfg, "--kubeconfig", kc).CombinedOutput()
+	aws := fakecloud.NewAWS(t)
+	id, key := aws.StaticKey()
+	run := exec.Command(bin, "secret", "regcreds", "-f", cfg, "--kubeconfig", kc)
+	run.Env = append(withoutAWS(os.Environ()), "HOME="+dir, "AWS_EC2_METADATA_DISABLED=true",
+		"AWS_ACCESS_KEY_ID="+id, "AWS_SECRET_ACCESS_KEY="+key, "AWS_ENDPOINT_URL_ECR="+aws.URL,
+		"AWS_CONFIG_FILE="+filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "none"))
+	out, err := run.CombinedOutput()
 	if err != nil {
 		t.Fatalf("flux-mirror secret: %v\n%s", err, out)
 	}
@@ -100,11 +114,29 @@ func writeSecret(t *testing.T) corev1.Secret {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return *s
+	pw := aws.ECRPasswords()
+	if len(pw) != 1 {
+		t.Fatalf("the AWS fake issued %d ECR passwords, want 1", len(pw))
+	}
+	return *s, pw[0]
+}
+
+// withoutAWS drops the machine's AWS_ settings (this one presets
+// AWS_CA_BUNDLE), so only the fake's apply.
+func withoutAWS(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "AWS_") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 func TestConsumersFindTheCredentials(t *testing.T) {
-	secret := writeSecret(t)
+	secret, ecrPassword := writeSecret(t)
+	images := maps.Clone(images)
+	images[ecrHost+"/team/app:2.1"] = want{user: "AWS", pass: ecrPassword}
 
 	t.Run("kubelet", func(t *testing.T) {
 		keyring, err := secrets.MakeDockerKeyring([]corev1.Secret{secret}, &credentialprovider.BasicDockerKeyring{})
