@@ -29,9 +29,9 @@ func TestAzureWorkloadIdentity(t *testing.T) {
 	azureWorkloadIdentity(t, entra, entra.FederatedToken)
 
 	for aud, scope := range map[string]string{
-		"api://flux-mirror-registry":         "api://flux-mirror-registry/.default",
-		"https://registry.example.com/":      "https://registry.example.com//.default",
-		"api://already-scoped/.default":      "api://already-scoped/.default",
+		"api://flux-mirror-registry":           "api://flux-mirror-registry/.default",
+		"https://registry.example.com/":        "https://registry.example.com//.default",
+		"api://already-scoped/.default":        "api://already-scoped/.default",
 		"00000000-1111-2222-3333-444444444444": "00000000-1111-2222-3333-444444444444/.default",
 	} {
 		tok, err := fromAzure(context.Background(), tokenRequest{http: hn.Client(), host: "registry.example.com", aud: aud})
