@@ -163,6 +163,9 @@ func (e *Entra) Scope(tok string) (string, bool) { return e.access.lookup(tok) }
 // AccessTokens lists the access tokens issued, in order.
 func (e *Entra) AccessTokens() []string { return e.access.all() }
 
+// Issued lists every token issued, as AccessTokens does.
+func (e *Entra) Issued() []string { return e.access.all() }
+
 // ACR is an Azure Container Registry's token service under the registry's
 // real host name (reached through a HostNet): POST /oauth2/exchange trades
 // an Entra access token issued by the fake tenant for the registry's Resource
@@ -230,3 +233,6 @@ func acrError(w http.ResponseWriter, status int, msg string) {
 // Traded reports whether tok is a refresh token issued here and the Entra
 // access token it was traded for.
 func (a *ACR) Traded(tok string) (string, bool) { return a.refresh.lookup(tok) }
+
+// Issued lists the refresh tokens issued, in order.
+func (a *ACR) Issued() []string { return a.refresh.all() }

@@ -130,6 +130,9 @@ func (g *GCE) AccessScopes(tok string) (string, bool) { return g.access.lookup(t
 // audience it was issued for.
 func (g *GCE) IDAudience(tok string) (string, bool) { return g.id.lookup(tok) }
 
+// Issued lists every token the server issued, access and ID tokens.
+func (g *GCE) Issued() []string { return append(g.access.all(), g.id.all()...) }
+
 // Requests lists the request URIs the server received, in order.
 func (g *GCE) Requests() []string {
 	g.mu.Lock()

@@ -258,6 +258,9 @@ func (g *GoogleAPIs) IDAudience(tok string) (string, bool) { return g.id.lookup(
 // AccessTokens lists the access tokens issued here, in order.
 func (g *GoogleAPIs) AccessTokens() []string { return g.access.all() }
 
+// Issued lists every token issued here, access and ID tokens.
+func (g *GoogleAPIs) Issued() []string { return append(g.access.all(), g.id.all()...) }
+
 func oauthError(w http.ResponseWriter, code, desc string) {
 	writeJSON(w, http.StatusBadRequest, map[string]string{"error": code, "error_description": desc})
 }
