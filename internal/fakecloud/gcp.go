@@ -48,6 +48,7 @@ func NewGCE(t testing.TB) *GCE {
 	mux.HandleFunc("GET /computeMetadata/v1/instance/service-accounts/default/email", g.text(GCEServiceAccount))
 	mux.HandleFunc("GET /computeMetadata/v1/project/project-id", g.text(GCEProject))
 	mux.HandleFunc("GET /computeMetadata/v1/universe/universe-domain", g.text("googleapis.com"))
+	mux.HandleFunc("GET /computeMetadata/v1/{$}", g.text("instance/\nproject/\n"))
 	mux.HandleFunc("GET /{$}", g.text("computeMetadata/\n"))
 	srv := httptest.NewServer(g.flavor(mux))
 	t.Cleanup(srv.Close)
