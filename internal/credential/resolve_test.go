@@ -48,15 +48,8 @@ func TestValue(t *testing.T) {
 }
 
 func TestProvidersNotSupportedYet(t *testing.T) {
-	for _, p := range []string{v1beta1.RegistryProviderACR, v1beta1.RegistryProviderGAR} {
-		_, err := Resolve(context.Background(), ".", v1beta1.Host{Host: "r.example", Provider: p}, Options{})
-		if want := fmt.Sprintf(`host "r.example": provider %q is not supported yet`, p); err == nil || err.Error() != want {
-			t.Errorf("provider %s: err = %v, want %q", p, err, want)
-		}
-	}
 	for _, p := range []string{
-		v1beta1.CredentialProviderGitHub, v1beta1.CredentialProviderForgejo, v1beta1.CredentialProviderGCP,
-		v1beta1.CredentialProviderAzure, v1beta1.CredentialProviderJWTSVID,
+		v1beta1.CredentialProviderGitHub, v1beta1.CredentialProviderForgejo, v1beta1.CredentialProviderJWTSVID,
 	} {
 		h := v1beta1.Host{Host: "r.example", Credential: &v1beta1.Credential{Provider: p}}
 		_, err := Resolve(context.Background(), ".", h, Options{})
