@@ -35,6 +35,10 @@ func (o Options) httpClient() *http.Client {
 	return http.DefaultClient
 }
 
+// sourceGrace is how long a source may take to report its own error after
+// the deadline passed.
+const sourceGrace = 100 * time.Millisecond
+
 // tokenRequest is what a token source is given.
 type tokenRequest struct {
 	// http makes the source's network calls.
@@ -169,6 +173,15 @@ func (r resolver) resolve(ctx context.Context, root string, h v1beta1.Host) (Cre
 		res.cred.Host = h.Host
 		return res.cred, nil
 	case <-ctx.Done():
+		// A source that honours ctx returns at once with an error naming
+		// the endpoint that hung; give it a moment to say so.
+		select {
+		case res := <-done:
+			if res.err != nil {
+				return Credential{}, fmt.Errorf("host %q: %w", h.Host, res.err)
+			}
+		case <-time.After(sourceGrace):
+		}
 		return Credential{}, fmt.Errorf("host %q: %w", h.Host, ctx.Err())
 	}
 }
