@@ -55,8 +55,7 @@ func TestProvidersNotSupportedYet(t *testing.T) {
 		}
 	}
 	for _, p := range []string{
-		v1beta1.CredentialProviderGitHub, v1beta1.CredentialProviderForgejo, v1beta1.CredentialProviderGCP,
-		v1beta1.CredentialProviderAzure, v1beta1.CredentialProviderAWS, v1beta1.CredentialProviderJWTSVID,
+		v1beta1.CredentialProviderGCP, v1beta1.CredentialProviderAzure, v1beta1.CredentialProviderAWS,
 	} {
 		h := v1beta1.Host{Host: "r.example", Credential: &v1beta1.Credential{Provider: p}}
 		_, err := Resolve(context.Background(), ".", h, Options{})
