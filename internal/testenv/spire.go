@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,8 +63,12 @@ func StartSPIRE() (*SPIRE, error) {
 	bin := BinDir()
 	serverBin, agentBin := filepath.Join(bin, "spire-server"), filepath.Join(bin, "spire-agent")
 	for _, path := range []string{serverBin, agentBin} {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("testenv: %s is missing: run `hack/testenv.sh spire` (or `make testenv`) to build "+
+				"SPIRE, or point FLUX_MIRROR_TESTENV_BIN at a directory holding spire-server and spire-agent", path)
+		}
 		if err := checkBinary(path); err != nil {
-			return nil, fmt.Errorf("%w (SPIRE: `hack/testenv.sh spire`)", err)
+			return nil, err
 		}
 	}
 	// Unix socket paths are limited to about 100 bytes: keep Dir short.
