@@ -89,22 +89,11 @@ func StartSPIRE() (*SPIRE, error) {
 	return s, nil
 }
 
+// start runs the server, enrolls the agent and the workload, runs the agent
+// and waits for the first JWT-SVID.
 func (s *SPIRE) start(agentBin string) error {
-	ports, err := freePorts(1)
+	serverConf, agentConf, err := s.writeConfigs()
 	if err != nil {
-		return err
-	}
-	for _, sub := range []string{"server", "agent"} {
-		if err := os.MkdirAll(filepath.Join(s.Dir, sub, "data"), 0o700); err != nil {
-			return err
-		}
-	}
-	serverConf := filepath.Join(s.Dir, "server", "server.conf")
-	agentConf := filepath.Join(s.Dir, "agent", "agent.conf")
-	if err := os.WriteFile(serverConf, []byte(s.serverConfig(ports[0])), 0o600); err != nil {
-		return err
-	}
-	if err := os.WriteFile(agentConf, []byte(s.agentConfig(ports[0])), 0o600); err != nil {
 		return err
 	}
 	server, err := startProcess("spire-server", s.serverBin, filepath.Join(s.Dir, "server", "server.log"),
@@ -113,23 +102,9 @@ func (s *SPIRE) start(agentBin string) error {
 		return err
 	}
 	s.procs = append(s.procs, server)
-
-	var out string
-	err = s.retry(func(ctx context.Context) error {
-		out, err = s.serverCommand(ctx, "token", "generate", "-spiffeID", spireAgentID, "-ttl", "600")
+	joinToken, err := s.enroll()
+	if err != nil {
 		return err
-	})
-	if err != nil {
-		return fmt.Errorf("generate a join token: %w", err)
-	}
-	joinToken, ok := strings.CutPrefix(strings.TrimSpace(out), "Token: ")
-	if !ok {
-		return fmt.Errorf("spire-server token generate printed %q, want \"Token: …\"", out)
-	}
-	_, err = s.serverCommand(context.Background(), "entry", "create", "-parentID", spireAgentID,
-		"-spiffeID", SPIREWorkloadID, "-selector", "unix:uid:"+strconv.Itoa(os.Getuid()))
-	if err != nil {
-		return fmt.Errorf("register the workload: %w", err)
 	}
 	agent, err := startProcess("spire-agent", agentBin, filepath.Join(s.Dir, "agent", "agent.log"),
 		"run", "-config", agentConf, "-joinToken", joinToken)
@@ -147,6 +122,53 @@ func (s *SPIRE) start(agentBin string) error {
 	}
 	s.FirstSVID = time.Since(start)
 	return nil
+}
+
+// writeConfigs writes the server's and the agent's config files, the
+// server listening on a free loopback port.
+func (s *SPIRE) writeConfigs() (serverConf, agentConf string, err error) {
+	ports, err := freePorts(1)
+	if err != nil {
+		return "", "", err
+	}
+	for _, sub := range []string{"server", "agent"} {
+		if err := os.MkdirAll(filepath.Join(s.Dir, sub, "data"), 0o700); err != nil {
+			return "", "", err
+		}
+	}
+	serverConf = filepath.Join(s.Dir, "server", "server.conf")
+	agentConf = filepath.Join(s.Dir, "agent", "agent.conf")
+	if err := os.WriteFile(serverConf, []byte(s.serverConfig(ports[0])), 0o600); err != nil {
+		return "", "", err
+	}
+	if err := os.WriteFile(agentConf, []byte(s.agentConfig(ports[0])), 0o600); err != nil {
+		return "", "", err
+	}
+	return serverConf, agentConf, nil
+}
+
+// enroll waits for the server's API, then returns a join token for the
+// agent and registers SPIREWorkloadID under the agent for the current uid.
+func (s *SPIRE) enroll() (joinToken string, err error) {
+	var out string
+	err = s.retry(func(ctx context.Context) error {
+		var err error
+		out, err = s.serverCommand(ctx, "token", "generate", "-spiffeID", spireAgentID, "-ttl", "600")
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("generate a join token: %w", err)
+	}
+	joinToken, ok := strings.CutPrefix(strings.TrimSpace(out), "Token: ")
+	if !ok {
+		return "", fmt.Errorf("spire-server token generate printed %q, want \"Token: …\"", out)
+	}
+	_, err = s.serverCommand(context.Background(), "entry", "create", "-parentID", spireAgentID,
+		"-spiffeID", SPIREWorkloadID, "-selector", "unix:uid:"+strconv.Itoa(os.Getuid()))
+	if err != nil {
+		return "", fmt.Errorf("register the workload: %w", err)
+	}
+	return joinToken, nil
 }
 
 // serverConfig is a single server with an in-memory key and a sqlite
