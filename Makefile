@@ -2,14 +2,17 @@
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/fluxcd/flux-mirror/internal/cli.version=$(VERSION)
+# grpcnotrace keeps gRPC (linked for the SPIFFE Workload API) from pulling in
+# golang.org/x/net/trace: about 4 MB less binary and less memory at start-up.
+TAGS := grpcnotrace
 BIN := bin/flux-mirror
 
 .PHONY: build test testenv bench vet
 
 build: ## Build the stripped binary into bin/.
-	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/flux-mirror
+	CGO_ENABLED=0 go build -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/flux-mirror
 
-testenv: ## Build the real peers the tests use (kube-apiserver, etcd) into the cache.
+testenv: ## Build the real peers the tests use (kube-apiserver, etcd, SPIRE) into the cache.
 	hack/testenv.sh >/dev/null
 
 test: testenv ## Run every test, the integration tests against real peers included.

@@ -47,18 +47,6 @@ func TestValue(t *testing.T) {
 	}
 }
 
-func TestProvidersNotSupportedYet(t *testing.T) {
-	for _, p := range []string{
-		v1beta1.CredentialProviderGitHub, v1beta1.CredentialProviderForgejo, v1beta1.CredentialProviderJWTSVID,
-	} {
-		h := v1beta1.Host{Host: "r.example", Credential: &v1beta1.Credential{Provider: p}}
-		_, err := Resolve(context.Background(), ".", h, Options{})
-		if want := fmt.Sprintf(`host "r.example": credential.provider %q is not supported yet`, p); err == nil || err.Error() != want {
-			t.Errorf("credential provider %s: err = %v, want %q", p, err, want)
-		}
-	}
-}
-
 func TestNothingToResolve(t *testing.T) {
 	var calls atomic.Int32
 	r := withFake(func(context.Context, tokenRequest) (token, error) {

@@ -1,0 +1,207 @@
+package credential
+
+import (
+	"context"
+	"encoding/base64"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fluxcd/flux-mirror/api/v1beta1"
+	"github.com/fluxcd/flux-mirror/internal/fakecloud"
+)
+
+func actionsHost(provider, username, aud string) v1beta1.Host {
+	return v1beta1.Host{Host: "ghcr.io", Username: username,
+		Credential: &v1beta1.Credential{Provider: provider, Aud: aud}}
+}
+
+func TestActions(t *testing.T) {
+	for _, tc := range []struct {
+		name, provider, username, aud, wantAud string
+	}{
+		{"github bearer", v1beta1.CredentialProviderGitHub, "", "", "ghcr.io"},
+		{"github basic", v1beta1.CredentialProviderGitHub, "ci", "sts.example.com", "sts.example.com"},
+		{"forgejo bearer", v1beta1.CredentialProviderForgejo, "", "", "ghcr.io"},
+		// The audience is encoded as one query value, however it looks.
+		{"forgejo odd audience", v1beta1.CredentialProviderForgejo, "", "https://r.example/v2?a=1&b=2 c", "https://r.example/v2?a=1&b=2 c"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := fakecloud.NewActions(t)
+			fake.Setenv(t)
+			cred, err := Resolve(context.Background(), t.TempDir(), actionsHost(tc.provider, tc.username, tc.aud), Options{})
+			if err != nil {
+				t.Fatalf("Resolve: %v", err)
+			}
+			value := cred.Token
+			if tc.username != "" {
+				value = cred.Password
+				if cred.Username != tc.username || cred.Token != "" {
+					t.Errorf("credential = %v, want a pair for %q", cred, tc.username)
+				}
+			}
+			claims, err := fake.Verify(value, tc.wantAud)
+			if err != nil {
+				t.Fatalf("the token does not verify for audience %q: %v", tc.wantAud, err)
+			}
+			if got := fake.Audiences(); len(got) != 1 || got[0] != tc.wantAud {
+				t.Errorf("the endpoint saw audiences %q, want [%q]", got, tc.wantAud)
+			}
+			if !cred.ExpiresAt.Equal(claims.Expiry.Time()) {
+				t.Errorf("ExpiresAt = %v, want the token's exp %v", cred.ExpiresAt, claims.Expiry.Time())
+			}
+		})
+	}
+}
+
+func TestActionsMissingVariables(t *testing.T) {
+	const url, tok = "ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
+	for _, tc := range []struct {
+		provider string
+		unset    []string
+		want     []string
+	}{
+		{v1beta1.CredentialProviderGitHub, []string{url, tok},
+			[]string{url + " and " + tok + " are not set", "`permissions: id-token: write`"}},
+		{v1beta1.CredentialProviderGitHub, []string{tok}, []string{tok + " is not set", "id-token: write"}},
+		{v1beta1.CredentialProviderForgejo, []string{url},
+			[]string{url + " is not set", "enable-openid-connect: true", "id-token: write"}},
+	} {
+		t.Run(tc.provider+" "+strings.Join(tc.unset, "+"), func(t *testing.T) {
+			fake := fakecloud.NewActions(t)
+			fake.Setenv(t)
+			for _, k := range tc.unset {
+				unsetenv(t, k)
+			}
+			_, err := Resolve(context.Background(), ".", actionsHost(tc.provider, "", ""), Options{})
+			if err == nil {
+				t.Fatal("Resolve succeeded without the runner's variables")
+			}
+			prefix := `host "ghcr.io": credential.provider ` + tc.provider + ": "
+			if !strings.HasPrefix(err.Error(), prefix) {
+				t.Errorf("err = %q, want prefix %q", err, prefix)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("err = %q, want it to contain %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), fake.RequestToken) {
+				t.Errorf("err leaks the request token: %v", err)
+			}
+			if n := len(fake.Audiences()); n != 0 {
+				t.Errorf("%d tokens issued", n)
+			}
+		})
+	}
+}
+
+func TestActionsEndpointErrors(t *testing.T) {
+	fake := fakecloud.NewActions(t)
+	host := actionsHost(v1beta1.CredentialProviderGitHub, "", "")
+
+	t.Run("refused", func(t *testing.T) {
+		fake.Setenv(t)
+		fake.FailWith(http.StatusForbidden)
+		defer fake.FailWith(0)
+		_, err := Resolve(context.Background(), ".", host, Options{})
+		if err == nil || !strings.Contains(err.Error(), "answered 403 Forbidden") || !strings.Contains(err.Error(), "127.0.0.1") {
+			t.Fatalf("err = %v, want the status and the endpoint's host", err)
+		}
+		assertNoSecret(t, err.Error(), fake.RequestToken)
+	})
+	t.Run("wrong request token", func(t *testing.T) {
+		fake.Setenv(t)
+		const wrong = "wrong-request-token-5a1c"
+		t.Setenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN", wrong)
+		_, err := Resolve(context.Background(), ".", host, Options{})
+		if err == nil || !strings.Contains(err.Error(), "401 Unauthorized") {
+			t.Fatalf("err = %v, want 401", err)
+		}
+		assertNoSecret(t, err.Error(), fake.RequestToken, wrong)
+	})
+	t.Run("not a URL", func(t *testing.T) {
+		fake.Setenv(t)
+		t.Setenv("ACTIONS_ID_TOKEN_REQUEST_URL", "ftp://x/y")
+		_, err := Resolve(context.Background(), ".", host, Options{})
+		if err == nil || !strings.Contains(err.Error(), "ACTIONS_ID_TOKEN_REQUEST_URL is not an http(s) URL") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("injected client", func(t *testing.T) {
+		fake.Setenv(t)
+		var used bool
+		c := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			used = true
+			return http.DefaultTransport.RoundTrip(r)
+		})}
+		if _, err := Resolve(context.Background(), ".", host, Options{HTTPClient: c}); err != nil || !used {
+			t.Fatalf("Resolve: %v; injected client used: %v", err, used)
+		}
+	})
+}
+
+// TestActionsSilentEndpoint holds the deadline against an endpoint that
+// accepts the connection and never answers.
+func TestActionsSilentEndpoint(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	t.Setenv("ACTIONS_ID_TOKEN_REQUEST_URL", "http://"+l.Addr().String()+"/idtoken?api-version=2.0")
+	t.Setenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "silent-request-token")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = Resolve(ctx, ".", actionsHost(v1beta1.CredentialProviderGitHub, "", ""), Options{})
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("Resolve took %v with a 1s deadline", took)
+	}
+	if err == nil || !strings.HasPrefix(err.Error(), `host "ghcr.io": `) {
+		t.Fatalf("err = %v, want a deadline error naming the host", err)
+	}
+}
+
+func TestUnverifiedExpiry(t *testing.T) {
+	enc := base64.RawURLEncoding.EncodeToString
+	secret := "c2VjcmV0LXNpZ25hdHVyZQ"
+	for _, tc := range []struct {
+		name, token string
+		want        time.Time
+		wantErr     string
+	}{
+		{"exp", "e30." + enc([]byte(`{"exp":1900000000,"sub":"x"}`)) + "." + secret, time.Unix(1900000000, 0), ""},
+		{"no exp", "e30." + enc([]byte(`{"sub":"x"}`)) + "." + secret, time.Time{}, ""},
+		{"padded", "e30." + enc([]byte(`{"exp":1900000000}`)) + "==." + secret, time.Unix(1900000000, 0), ""},
+		{"opaque", "opaque-" + secret, time.Time{}, "not a JWT"},
+		{"bad payload", "e30.%%%." + secret, time.Time{}, "not a JWT"},
+		{"not json", "e30." + enc([]byte("nope")) + "." + secret, time.Time{}, "not a JWT"},
+		{"exp string", "e30." + enc([]byte(`{"exp":"soon"}`)) + "." + secret, time.Time{}, "not a JWT"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := unverifiedExpiry(tc.token)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				assertNoSecret(t, err.Error(), secret)
+				return
+			}
+			if err != nil || !got.Equal(tc.want) {
+				t.Errorf("unverifiedExpiry = %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+}
