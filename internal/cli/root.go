@@ -84,6 +84,7 @@ workload identities) and writes them where image pullers look for them.`,
 
 	cmd.AddCommand(
 		newSecretCommand(o),
+		newLoginCommand(o),
 		newKeygenCommand(o),
 		newVersionCommand(o),
 	)
