@@ -122,13 +122,14 @@ func (o *loginOptions) warnLogin(plan []dockerstore.Placement, path string) {
 		}
 	}
 	if len(unencrypted) > 0 {
-		fix := "configure a credential helper (credsStore or credHelpers in the Docker config) to keep passwords out of the file"
-		if o.plaintext {
-			fix = "as --plaintext asked"
-		}
-		l.Warningf("the %s of %s %s stored unencrypted (base64) in %s: %s",
+		what := fmt.Sprintf("the %s of %s %s stored unencrypted (base64) in %s",
 			plural(len(unencrypted), "password", "passwords"), strings.Join(unencrypted, ", "),
-			plural(len(unencrypted), "is", "are"), path, fix)
+			plural(len(unencrypted), "is", "are"), path)
+		if o.plaintext {
+			l.Warningf("--plaintext: %s", what)
+		} else {
+			l.Warningf("%s: configure a credential helper (credsStore or credHelpers in the Docker config) to keep passwords out of the file", what)
+		}
 	}
 	for _, p := range plan {
 		if !p.Shadowed() {
