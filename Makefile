@@ -9,7 +9,7 @@ BIN := bin/flux-mirror
 build: ## Build the stripped binary into bin/.
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/flux-mirror
 
-testenv: ## Build the real peers the tests use (kube-apiserver, etcd) into the cache.
+testenv: ## Build or install the real peers the tests use (kube-apiserver, etcd, registries, crane, oras, credential helpers).
 	hack/testenv.sh >/dev/null
 
 test: testenv ## Run every test, the integration tests against a real API server included.

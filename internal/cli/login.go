@@ -66,11 +66,16 @@ func (o *loginOptions) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	store, err := dockerstore.Load(dir)
-	if err != nil {
+	if _, err := dockerstore.Load(dir); err != nil {
 		return err
 	}
 	creds, err := o.resolve(ctx, root, hosts)
+	if err != nil {
+		return err
+	}
+	// Read it again: minting may take a while, and what another program
+	// (docker login, say) saved meanwhile must not be lost.
+	store, err := dockerstore.Load(dir)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
@@ -100,6 +101,50 @@ func TestLoginMalformedDockerConfig(t *testing.T) {
 			}
 			wantUnchanged(t, docker, content)
 		})
+	}
+}
+
+// TestLoginKeepsWhatOthersSavedWhileMinting: an entry another program
+// (docker login) saves while login waits for a token survives, because
+// login reads the Docker config again once everything is minted.
+func TestLoginKeepsWhatOthersSavedWhileMinting(t *testing.T) {
+	isolate(t, false)
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "token")
+	blockingToken(t, fifo)
+	cfg := writeFile(t, dir, "mirror.yaml", header+"hosts:\n- host: slow.example.com\n  credential:\n    fromPath: token\n")
+	docker := t.TempDir()
+	path := filepath.Join(docker, "config.json")
+	must(t, os.WriteFile(path, []byte(`{"auths":{}}`), 0o600))
+
+	done := make(chan result, 1)
+	go func() { done <- run(t, nil, "login", "-f", cfg, "--docker-config", docker, "--timeout", "60s") }()
+	// The FIFO opens for writing without blocking only once login reads it.
+	var w *os.File
+	for i := 0; w == nil; i++ {
+		f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+		switch {
+		case err == nil:
+			w = f
+		case i > 3000:
+			t.Fatalf("login never read the token: %v", err)
+		default:
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	must(t, os.WriteFile(path, []byte(`{"auths":{"meanwhile.example.com":{"auth":"bWU6YW53aGlsZQ=="}}}`), 0o600))
+	token := randomSecret(t, "slow-token")
+	_, err := w.WriteString(token)
+	must(t, err)
+	must(t, w.Close())
+
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("login: %v\n%s", r.err, r.stderr)
+	}
+	raw, auths := rawAuths(t, docker)
+	if auths["meanwhile.example.com"]["auth"] != "bWU6YW53aGlsZQ==" || auths["slow.example.com"]["registrytoken"] != token {
+		t.Errorf("config.json:\n%s", raw)
 	}
 }
 
