@@ -93,6 +93,10 @@ func (o *loginOptions) run(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	if err := store.Apply(sctx, plan); err != nil {
+		if h := store.Adopted(); h != "" {
+			return fmt.Errorf("%w (%s%s is the platform's default helper, picked because the Docker config named none: set it up, or pass --plaintext)",
+				err, dockerstore.HelperPrefix, h)
+		}
 		return err
 	}
 	for _, p := range plan {

@@ -77,6 +77,24 @@ func TestLoginFailingHostStoresNothing(t *testing.T) {
 	}
 }
 
+// TestLoginAdoptedHelperNotSetUp: on a fresh Docker config login adopts
+// docker-credential-pass as docker would; when pass has no store yet, the
+// error says so and how to proceed, and no config.json appears.
+func TestLoginAdoptedHelperNotSetUp(t *testing.T) {
+	isolate(t, true)
+	t.Setenv("PASSWORD_STORE_DIR", t.TempDir())
+	t.Setenv("GNUPGHOME", t.TempDir())
+	t.Setenv("LOGIN_TEST_PASSWORD", randomSecret(t, "adopted-password"))
+	cfg := mirrorConfig(t, "- host: r.example.com\n  username: robot\n  credential:\n    value: ${LOGIN_TEST_PASSWORD}\n")
+	docker := t.TempDir()
+	r := run(t, nil, "login", "-f", cfg, "--docker-config", docker)
+	wantFailure(t, r, `host "r.example.com"`, "docker-credential-pass", "pass init", "was not changed",
+		"platform's default helper", "--plaintext")
+	if _, err := os.Stat(filepath.Join(docker, "config.json")); !os.IsNotExist(err) {
+		t.Errorf("config.json was written: %v", err)
+	}
+}
+
 // TestLoginMalformedDockerConfig: a config.json docker cannot parse is an
 // error before any credential is minted (the FIFO token would block until
 // --timeout), and its bytes stay as they were.
