@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -198,7 +199,7 @@ func TestFileModes(t *testing.T) {
 
 // TestSaveIsAtomic checks the property login relies on instead of writing
 // the file itself: docker's Save writes a new file and renames it over
-// config.json (a new inode; the old one is never truncated), so a reader
+// config.json (a new inode; the old file is never written into), so a reader
 // running alongside many saves only ever sees a complete file, and no
 // temporary file is left behind.
 func TestSaveIsAtomic(t *testing.T) {
@@ -206,7 +207,13 @@ func TestSaveIsAtomic(t *testing.T) {
 	dir := t.TempDir()
 	writeConfig(t, dir, `{"auths": {}}`, 0o600)
 	path := filepath.Join(dir, "config.json")
-	before := inode(t, path)
+	// Holding the original open keeps its inode from being reused, and
+	// lets us see whether anything wrote into it.
+	orig, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer orig.Close()
 
 	// A big file makes a torn write visible if there ever was one.
 	var creds []credential.Credential
@@ -237,8 +244,15 @@ func TestSaveIsAtomic(t *testing.T) {
 	if torn, ok := <-bad; ok {
 		t.Fatalf("a reader saw an incomplete config.json (%d bytes)", len(torn))
 	}
-	if inode(t, path) == before {
+	fi, err := orig.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inode(t, path) == fi.Sys().(*syscall.Stat_t).Ino {
 		t.Error("config.json kept its inode: it was rewritten in place, not replaced")
+	}
+	if b, err := io.ReadAll(orig); err != nil || string(b) != `{"auths": {}}` {
+		t.Errorf("the original file was written into: %q (%v)", b, err)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("the directory holds %d files, want only config.json", len(entries))
