@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/docker/cli/cli/config"
+	"github.com/docker/cli/cli/config/types"
 
 	"github.com/fluxcd/flux-mirror/internal/credential"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
@@ -79,6 +80,39 @@ func TestHelperKeepsThePair(t *testing.T) {
 	}
 	if ac, err := back.GetAuthConfig("localhost:5000"); err != nil || ac.RegistryToken != "tok-localhost:5000" {
 		t.Errorf("docker reads localhost:5000 as %+v (%v)", ac, err)
+	}
+}
+
+// TestHelperMatchesDockersNativeStore: storing a pair through a helper
+// leaves config.json byte for byte as docker's own helper-backed store
+// leaves it, and the helper holds the same entry.
+func TestHelperMatchesDockersNativeStore(t *testing.T) {
+	helperPath(t)
+	p := testenv.StartPass(t)
+	p.SetEnv(t)
+	const existing = `{"auths": {"r.example.com": {"auth": "b2xkOm9sZC1wdw=="}}, "credsStore": "pass", "psFormat": "x"}`
+	ours, theirs := t.TempDir(), t.TempDir()
+	writeConfig(t, ours, existing, 0o600)
+	writeConfig(t, theirs, existing, 0o600)
+
+	f, err := config.Load(theirs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.GetCredentialsStore("r.example.com").Store(types.AuthConfig{
+		ServerAddress: "r.example.com", Username: "robot", Password: "pw-r.example.com",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	docker := p.HelperOutput(t, "get", "r.example.com")
+	p.HelperOutput(t, "erase", "r.example.com")
+
+	apply(t, loadDir(t, ours), false, pair("r.example.com"))
+	if got, want := readConfig(t, ours), readConfig(t, theirs); !bytes.Equal(got, want) {
+		t.Errorf("config.json differs from docker's:\nours:\n%s\ndocker's:\n%s", got, want)
+	}
+	if got := p.HelperOutput(t, "get", "r.example.com"); got != docker {
+		t.Errorf("the helper holds %s after login, %s after docker", got, docker)
 	}
 }
 
