@@ -12,7 +12,7 @@ BIN := bin/flux-mirror
 build: ## Build the stripped binary into bin/.
 	CGO_ENABLED=0 go build -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/flux-mirror
 
-testenv: ## Build the real peers the tests use (kube-apiserver, etcd, SPIRE) into the cache.
+testenv: ## Build or install every real peer the tests use (kube-apiserver, etcd, SPIRE, flux, registries, crane, oras, credential helpers).
 	hack/testenv.sh >/dev/null
 
 test: testenv ## Run every test, the integration tests against real peers included.

@@ -79,7 +79,7 @@ workload identities) and writes them where image pullers look for them.`,
 	cmd.SetErr(streams.ErrOut)
 
 	pf := cmd.PersistentFlags()
-	pf.DurationVar(&o.timeout, "timeout", time.Minute, "how long minting the credentials may take, network calls included; the Kubernetes write gets the same time again")
+	pf.DurationVar(&o.timeout, "timeout", time.Minute, "how long minting the credentials may take, network calls included; writing them (Kubernetes API, credential helpers) gets the same time again")
 	pf.BoolVar(&o.noEnvsubst, "no-envsubst", false, "read ${VAR} in the config literally instead of substituting environment variables")
 	pf.BoolVar(&o.verbose, "verbose", false, "print more detail")
 	pf.BoolVar(&o.nsFollowsKubeContext, "ns-follows-kube-context", false, "accepted for the flux CLI; the namespace always follows the kubeconfig context here")
@@ -87,6 +87,7 @@ workload identities) and writes them where image pullers look for them.`,
 
 	cmd.AddCommand(
 		newSecretCommand(o),
+		newLoginCommand(o),
 		newKeygenCommand(o),
 		newVersionCommand(o),
 	)

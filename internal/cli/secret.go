@@ -5,14 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/credential"
 	"github.com/fluxcd/flux-mirror/internal/dockerconfig"
 	"github.com/fluxcd/flux-mirror/internal/kube"
@@ -21,11 +18,10 @@ import (
 type secretOptions struct {
 	*rootOptions
 
-	name       string
-	configPath string
-	hosts      []string
-	create     bool
-	export     bool
+	hostSelection
+	name   string
+	create bool
+	export bool
 }
 
 func newSecretCommand(root *rootOptions) *cobra.Command {
@@ -55,8 +51,7 @@ If any host fails, nothing is written.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.configPath, "config", "f", "", "config file, or - for standard input (default $FLUX_MIRROR_CONFIG, else <executable>.config)")
-	f.StringArrayVar(&o.hosts, "host", nil, "a host of the config to include; repeatable (default every host)")
+	o.hostSelection.addFlags(f)
 	f.BoolVar(&o.create, "create", false, "fail if the Secret already exists instead of replacing it")
 	f.BoolVar(&o.export, "export", false, "print the Secret as YAML on stdout and write nothing; needs no cluster")
 	return cmd
@@ -70,15 +65,7 @@ func (o *secretOptions) validate() error {
 	if o.create && o.export {
 		return errors.New("--create and --export cannot be used together: --export writes nothing")
 	}
-	if o.timeout <= 0 {
-		return fmt.Errorf("--timeout must be greater than zero, got %s", o.timeout)
-	}
-	for _, h := range o.hosts {
-		if err := config.ValidateHost(h); err != nil {
-			return fmt.Errorf("--host %q: %w", h, err)
-		}
-	}
-	return nil
+	return o.hostSelection.validate(o.timeout)
 }
 
 func (o *secretOptions) run(ctx context.Context) error {
@@ -86,11 +73,7 @@ func (o *secretOptions) run(ctx context.Context) error {
 		return err
 	}
 	l := o.log()
-	loaded, err := config.Load(config.Options{Path: o.configPath, NoEnvsubst: o.noEnvsubst, Stdin: o.streams.In})
-	if err != nil {
-		return err
-	}
-	hosts, err := selectHosts(loaded.Config.Hosts, o.hosts, l.Generatef)
+	root, hosts, err := o.loadHosts(o.hostSelection, "an existing Secret")
 	if err != nil {
 		return err
 	}
@@ -105,7 +88,7 @@ func (o *secretOptions) run(ctx context.Context) error {
 		namespace = client.Namespace()
 	}
 
-	creds, err := o.resolve(ctx, loaded.Root, hosts)
+	creds, err := o.resolve(ctx, root, hosts)
 	if err != nil {
 		return err
 	}
@@ -151,93 +134,6 @@ func (o *secretOptions) secretClient() (*kube.SecretClient, error) {
 	return kube.NewSecretClient(cfg, ns)
 }
 
-// resolve mints every host's credential concurrently under one --timeout
-// deadline.
-func (o *secretOptions) resolve(ctx context.Context, root string, hosts []v1beta1.Host) ([]credential.Credential, error) {
-	l := o.log()
-	l.Actionf("minting credentials for %d %s", len(hosts), plural(len(hosts), "host", "hosts"))
-	rctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	creds, err := credential.ResolveAll(rctx, root, hosts, o.credentials)
-	if err != nil {
-		if errors.Is(rctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
-			return nil, fmt.Errorf("timed out after %s (--timeout): %w", o.timeout, err)
-		}
-		return nil, err
-	}
-	for _, c := range creds {
-		l.Generatef("%s: %s", c.Host, describe(c))
-	}
-	return creds, nil
-}
-
-// selectHosts picks the hosts named by --host (all when none), reports the
-// ones that carry nothing for a Docker config, and refuses an empty result.
-func selectHosts(all []v1beta1.Host, names []string, skipped func(string, ...any)) ([]v1beta1.Host, error) {
-	chosen := all
-	if len(names) > 0 {
-		chosen = nil
-		seen := map[string]bool{}
-		for _, n := range names {
-			key := dockerconfig.Key(n)
-			if seen[key] {
-				continue
-			}
-			seen[key] = true
-			i := indexOfHost(all, key)
-			if i < 0 {
-				return nil, fmt.Errorf("--host %q: not in the config's hosts (%s)", n, hostList(all))
-			}
-			chosen = append(chosen, all[i])
-		}
-	}
-	var out []v1beta1.Host
-	for _, h := range chosen {
-		if h.Credential == nil && h.Provider == "" {
-			skipped("skipping %s: no credential or provider (its tls and maxChunkSize settings are for sync)", h.Host)
-			continue
-		}
-		out = append(out, h)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no selected host has a credential or provider: nothing to write, an existing Secret is left as it is")
-	}
-	return out, nil
-}
-
-func indexOfHost(hosts []v1beta1.Host, key string) int {
-	for i, h := range hosts {
-		if dockerconfig.Key(h.Host) == key {
-			return i
-		}
-	}
-	return -1
-}
-
-func hostList(hosts []v1beta1.Host) string {
-	if len(hosts) == 0 {
-		return "it has none"
-	}
-	names := make([]string, len(hosts))
-	for i, h := range hosts {
-		names[i] = h.Host
-	}
-	return "it has " + strings.Join(names, ", ")
-}
-
-// describe says what a credential is without showing it.
-func describe(c credential.Credential) string {
-	kind := "bearer token"
-	if c.Username != "" {
-		kind = fmt.Sprintf("username %q and password", c.Username)
-	}
-	if c.ExpiresAt.IsZero() {
-		return kind + ", expiry unknown"
-	}
-	return fmt.Sprintf("%s, expires %s (in %s)", kind, c.ExpiresAt.UTC().Format(time.RFC3339),
-		time.Until(c.ExpiresAt).Round(time.Second))
-}
-
 // warnBearer tells the user which hosts kubelet and containerd will not
 // authenticate to: they ignore registrytoken.
 func warnBearer(o *secretOptions, creds []credential.Credential) {
@@ -252,11 +148,4 @@ func warnBearer(o *secretOptions, creds []credential.Credential) {
 	}
 	o.log().Warningf("%s %s a bearer token (registrytoken): Flux OCIRepository and HelmRepository use it, but kubelet and containerd ignore it, so pods cannot pull from %s with this Secret; set username on the host to write a username/password pair instead",
 		strings.Join(bearer, ", "), plural(len(bearer), "gets", "get"), plural(len(bearer), "it", "them"))
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

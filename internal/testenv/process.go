@@ -22,11 +22,20 @@ type process struct {
 
 // startProcess starts bin with args, logging to logPath.
 func startProcess(name, bin, logPath string, args ...string) (*process, error) {
+	return startProcessEnv(name, bin, logPath, nil, args...)
+}
+
+// startProcessEnv is startProcess with env added to the inherited
+// environment.
+func startProcessEnv(name, bin, logPath string, env []string, args ...string) (*process, error) {
 	f, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {

@@ -25,7 +25,8 @@ import (
 // readyTimeout bounds how long Start waits for the API server.
 const readyTimeout = 60 * time.Second
 
-// BinDir returns the directory holding etcd and kube-apiserver:
+// BinDir returns the directory holding the peer binaries (etcd,
+// kube-apiserver, registry, crane, oras):
 // $FLUX_MIRROR_TESTENV_BIN if set, else
 // ${XDG_CACHE_HOME:-$HOME/.cache}/flux-mirror-testenv/bin, where
 // hack/testenv.sh puts them.
@@ -83,7 +84,7 @@ func checkBinary(path string) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("testenv: %s is missing: run `make testenv` (hack/testenv.sh) to build it, "+
-			"or point FLUX_MIRROR_TESTENV_BIN at a directory holding etcd and kube-apiserver", path)
+			"or point FLUX_MIRROR_TESTENV_BIN at the directory it prints", path)
 	case err != nil:
 		return fmt.Errorf("testenv: %w", err)
 	case st.IsDir() || st.Mode().Perm()&0o111 == 0:

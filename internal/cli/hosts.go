@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/fluxcd/flux-mirror/api/v1beta1"
+	"github.com/fluxcd/flux-mirror/internal/config"
+	"github.com/fluxcd/flux-mirror/internal/credential"
+	"github.com/fluxcd/flux-mirror/internal/dockerconfig"
+)
+
+// hostSelection is what the commands that mint credentials (secret, login)
+// share: the config to read and the hosts of it to use.
+type hostSelection struct {
+	configPath string
+	hosts      []string
+}
+
+// addFlags binds -f/--config and --host.
+func (s *hostSelection) addFlags(f *pflag.FlagSet) {
+	f.StringVarP(&s.configPath, "config", "f", "", "config file, or - for standard input (default $FLUX_MIRROR_CONFIG, else <executable>.config)")
+	f.StringArrayVar(&s.hosts, "host", nil, "a host of the config to include; repeatable (default every host)")
+}
+
+// validate checks --host syntax and --timeout; it does no I/O.
+func (s *hostSelection) validate(timeout time.Duration) error {
+	if timeout <= 0 {
+		return fmt.Errorf("--timeout must be greater than zero, got %s", timeout)
+	}
+	for _, h := range s.hosts {
+		if err := config.ValidateHost(h); err != nil {
+			return fmt.Errorf("--host %q: %w", h, err)
+		}
+	}
+	return nil
+}
+
+// loadHosts loads the config and picks the selected hosts that carry a
+// credential. target names what is left alone when none does. It returns
+// the directory relative paths are confined to, and the hosts.
+func (o *rootOptions) loadHosts(s hostSelection, target string) (string, []v1beta1.Host, error) {
+	loaded, err := config.Load(config.Options{Path: s.configPath, NoEnvsubst: o.noEnvsubst, Stdin: o.streams.In})
+	if err != nil {
+		return "", nil, err
+	}
+	hosts, err := selectHosts(loaded.Config.Hosts, s.hosts, target, o.log().Generatef)
+	if err != nil {
+		return "", nil, err
+	}
+	return loaded.Root, hosts, nil
+}
+
+// resolve mints every host's credential concurrently under one --timeout
+// deadline.
+func (o *rootOptions) resolve(ctx context.Context, root string, hosts []v1beta1.Host) ([]credential.Credential, error) {
+	l := o.log()
+	l.Actionf("minting credentials for %d %s", len(hosts), plural(len(hosts), "host", "hosts"))
+	rctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	creds, err := credential.ResolveAll(rctx, root, hosts, o.credentials)
+	if err != nil {
+		if errors.Is(rctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+			return nil, fmt.Errorf("timed out after %s (--timeout): %w", o.timeout, err)
+		}
+		return nil, err
+	}
+	for _, c := range creds {
+		l.Generatef("%s: %s", c.Host, describe(c))
+	}
+	return creds, nil
+}
+
+// selectHosts picks the hosts named by --host (all when none), reports the
+// ones that carry nothing for a Docker config, and refuses an empty result,
+// saying that target is left as it is.
+func selectHosts(all []v1beta1.Host, names []string, target string, skipped func(string, ...any)) ([]v1beta1.Host, error) {
+	chosen := all
+	if len(names) > 0 {
+		chosen = nil
+		seen := map[string]bool{}
+		for _, n := range names {
+			key := dockerconfig.Key(n)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			i := indexOfHost(all, key)
+			if i < 0 {
+				return nil, fmt.Errorf("--host %q: not in the config's hosts (%s)", n, hostList(all))
+			}
+			chosen = append(chosen, all[i])
+		}
+	}
+	var out []v1beta1.Host
+	for _, h := range chosen {
+		if h.Credential == nil && h.Provider == "" {
+			skipped("skipping %s: no credential or provider (its tls and maxChunkSize settings are for sync)", h.Host)
+			continue
+		}
+		out = append(out, h)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no selected host has a credential or provider: nothing to write, %s is left as it is", target)
+	}
+	return out, nil
+}
+
+func indexOfHost(hosts []v1beta1.Host, key string) int {
+	for i, h := range hosts {
+		if dockerconfig.Key(h.Host) == key {
+			return i
+		}
+	}
+	return -1
+}
+
+func hostList(hosts []v1beta1.Host) string {
+	if len(hosts) == 0 {
+		return "it has none"
+	}
+	names := make([]string, len(hosts))
+	for i, h := range hosts {
+		names[i] = h.Host
+	}
+	return "it has " + strings.Join(names, ", ")
+}
+
+// describe says what a credential is without showing it.
+func describe(c credential.Credential) string {
+	if c.ExpiresAt.IsZero() {
+		return kind(c) + ", expiry unknown"
+	}
+	return fmt.Sprintf("%s, expires %s (in %s)", kind(c), c.ExpiresAt.UTC().Format(time.RFC3339),
+		time.Until(c.ExpiresAt).Round(time.Second))
+}
+
+// kind names a credential's shape without its secret.
+func kind(c credential.Credential) string {
+	if c.Username != "" {
+		return fmt.Sprintf("username %q and password", c.Username)
+	}
+	return "bearer token"
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -1,0 +1,166 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Registry is an OCI registry process on a free loopback port, serving
+// plain HTTP (crane and oras's --plain-http use HTTP on loopback).
+type Registry struct {
+	// Host is 127.0.0.1:PORT, the registry's host as a client names it.
+	Host string
+	// Dir holds the registry's config, storage and log.
+	Dir  string
+	proc *process
+}
+
+// TokenAuth configures token authentication of a distribution v3 registry:
+// it accepts a bearer JWT signed by a key of the JWKS file whose iss is
+// Issuer, whose aud is Service and whose access claim grants the request.
+type TokenAuth struct {
+	Issuer  string
+	Service string
+	// JWKS is the path of a JWK set holding the public verification keys.
+	JWKS string
+}
+
+// Tool returns the path of a peer that hack/testenv.sh builds into
+// BinDir (registry, crane, oras). A missing peer fails the test.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	p := filepath.Join(BinDir(), name)
+	if err := checkBinary(p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// SystemTool returns the path of a peer that hack/testenv.sh installs from
+// a Debian package (package names it), from PATH or /usr/bin. A missing
+// one fails the test.
+func SystemTool(t testing.TB, name, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		// Tests may empty PATH to hide credential helpers; Debian puts
+		// every one of these in /usr/bin.
+		p, err = exec.LookPath(filepath.Join("/usr/bin", name))
+	}
+	if err != nil {
+		t.Fatalf("testenv: %s is not on PATH: run `make testenv` (hack/testenv.sh) to install the Debian package %s", name, pkg)
+	}
+	return p
+}
+
+// StartHtpasswdRegistry starts Debian's docker-registry (distribution 2.8)
+// with htpasswd authentication for one user. It stops when the test ends.
+func StartHtpasswdRegistry(t testing.TB, user, password string) *Registry {
+	t.Helper()
+	bin := SystemTool(t, "docker-registry", "docker-registry")
+	htpasswd := SystemTool(t, "htpasswd", "apache2-utils")
+	dir := t.TempDir()
+	// bcrypt, as distribution requires; the password goes in on stdin so
+	// that it never shows in a process listing.
+	cmd := exec.Command(htpasswd, "-niB", user)
+	cmd.Stdin = strings.NewReader(password + "\n")
+	line, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("testenv: htpasswd: %v", err)
+	}
+	writeTestFile(t, filepath.Join(dir, "htpasswd"), string(line))
+	auth := fmt.Sprintf("  htpasswd:\n    realm: flux-mirror-test\n    path: %s\n", filepath.Join(dir, "htpasswd"))
+	return startRegistry(t, bin, dir, nil, func(string) string { return auth })
+}
+
+// StartTokenRegistry starts distribution v3 (the registry peer) with token
+// authentication over a JWKS file. The realm is on the registry's own
+// address, since crane refuses a realm on another loopback host:port; it
+// serves no tokens, clients are expected to hold one.
+func StartTokenRegistry(t testing.TB, a TokenAuth) *Registry {
+	t.Helper()
+	bin := Tool(t, "registry")
+	auth := func(host string) string {
+		return fmt.Sprintf("  token:\n    realm: http://%s/token\n    service: %q\n    issuer: %q\n    jwks: %s\n",
+			host, a.Service, a.Issuer, a.JWKS)
+	}
+	// Tracing is on by default in v3; there is no collector here.
+	return startRegistry(t, bin, t.TempDir(), []string{"OTEL_TRACES_EXPORTER=none"}, auth)
+}
+
+// startRegistry writes a config with the auth section auth returns for the
+// registry's host, starts bin with it and waits until /v2/ answers.
+func startRegistry(t testing.TB, bin, dir string, env []string, auth func(host string) string) *Registry {
+	t.Helper()
+	ports, err := freePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := "127.0.0.1:" + strconv.Itoa(ports[0])
+	cfg := fmt.Sprintf(`version: 0.1
+log:
+  level: info
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: %s
+http:
+  addr: %s
+  secret: flux-mirror-test-not-secret
+auth:
+%s`, filepath.Join(dir, "data"), host, auth(host))
+	cfgPath := filepath.Join(dir, "config.yml")
+	writeTestFile(t, cfgPath, cfg)
+	p, err := startProcessEnv("registry", bin, filepath.Join(dir, "registry.log"), env, "serve", cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Registry{Host: host, Dir: dir, proc: p}
+	t.Cleanup(p.kill)
+	if err := r.waitReady(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// waitReady polls /v2/ until the registry answers, which it does with 401
+// to an anonymous client.
+func (r *Registry) waitReady(timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for {
+		if r.proc.exited() {
+			return fmt.Errorf("testenv: registry exited (%v); log tail:\n%s", r.proc.err, r.Log())
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+r.Host+"/v2/", nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("testenv: registry on %s not ready after %s; log tail:\n%s", r.Host, timeout, r.Log())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Log returns the last lines of the registry's log.
+func (r *Registry) Log() string { return tail(r.proc.log) }
+
+// writeTestFile writes content to path with mode 0600 or fails the test.
+func writeTestFile(t testing.TB, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
