@@ -104,17 +104,25 @@ func TestSecretInCluster(t *testing.T) {
 	writeFile(t, saDir, "ca.crt", string(env.CAData))
 	writeFile(t, saDir, "namespace", ns)
 
-	t.Run("config and token in one projected volume", func(t *testing.T) {
+	t.Run("config and tokens in one projected volume", func(t *testing.T) {
+		// A registry to pull from afterwards, whose password the projected
+		// volume carries too (as a projected Secret would).
+		reg, password, ref, digest := htpasswdRegistry(t)
+		noteSecret(password, "htpasswd password")
 		mount := filepath.Join(t.TempDir(), "config", "flux")
 		kubernetesDataLayout(t, mount, map[string]string{
-			"mirror.yaml":    header + "hosts:\n- host: registry.example.com\n  username: sa-oidc\n  credential:\n    fromPath: registry-token\n",
-			"registry-token": registryToken,
+			"mirror.yaml": header + "hosts:\n- host: registry.example.com\n  username: sa-oidc\n  credential:\n    fromPath: registry-token\n" +
+				"- host: " + reg.Host + "\n  username: robot\n  credential:\n    fromPath: registry-password\n",
+			"registry-token":    registryToken,
+			"registry-password": password,
 		})
 		out, err := inPod(t, saDir, binary(t), "secret", "regcreds", "-f", filepath.Join(mount, "mirror.yaml"))
-		if err != nil || !strings.Contains(out, "✔ secret "+ns+"/regcreds created (1 host)") {
+		if err != nil || !strings.Contains(out, "✔ secret "+ns+"/regcreds created (2 hosts)") {
 			t.Fatalf("err %v\n%s", err, out)
 		}
 		wantPair(t, dockerConfig(t, ns, "regcreds")["registry.example.com"], "sa-oidc", registryToken)
+		// The Secret the job wrote, as a puller gets it, pulls the image.
+		pullWith(t, secretDockerConfig(t, ns, "regcreds"), nil, ref, digest, "crane")
 		if !strings.Contains(out, `registry.example.com: username "sa-oidc" and password, expires `) {
 			t.Errorf("the projected token's expiry is not reported:\n%s", out)
 		}
