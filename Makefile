@@ -7,7 +7,9 @@ LDFLAGS := -s -w -X github.com/fluxcd/flux-mirror/internal/cli.version=$(VERSION
 TAGS := grpcnotrace
 BIN := bin/flux-mirror
 
-.PHONY: build test testenv bench vet
+IMAGE ?= ghcr.io/fluxcd/flux-mirror
+
+.PHONY: build test testenv bench vet image
 
 build: ## Build the stripped binary into bin/.
 	CGO_ENABLED=0 go build -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/flux-mirror
@@ -24,3 +26,6 @@ vet:
 
 bench: testenv build ## Print the performance numbers (see hack/bench.sh).
 	FLUX_MIRROR_TESTENV_BIN="$$(hack/testenv.sh)" hack/bench.sh
+
+image: ## Build and push the container image with ko (no Docker daemon): make image IMAGE=registry.example.com/flux-mirror
+	KO_DOCKER_REPO=$(IMAGE) VERSION=$(VERSION) ko build --bare --tags $(VERSION) ./cmd/flux-mirror
