@@ -55,6 +55,8 @@ done
 
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${DEFAULT_PEERS[@]}")
+# Debian packages first: some builds need them (SPIRE needs a C compiler).
+apt_install
 for t in "${targets[@]}"; do
   if ! declare -F "peer_$t" >/dev/null; then
     log "unknown peer $t"
@@ -62,5 +64,4 @@ for t in "${targets[@]}"; do
   fi
   "peer_$t"
 done
-apt_install
 echo "$BIN"
