@@ -200,6 +200,9 @@ func arrange(env *testenv.Env, users ...string) error {
 		if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{}); err != nil {
 			return err
 		}
+		if err := env.WaitForAccess(ctx, u, "bench"); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -56,6 +56,11 @@ func grantRole(t *testing.T, subject string, sa bool) string {
 		RoleRef:    rbacv1.RoleRef{Kind: "Role", Name: "flux-mirror-secret", APIGroup: rbacv1.GroupName},
 	}
 	must(t, create(cs.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{})))
+	user := subject
+	if sa {
+		user = "system:serviceaccount:" + ns + ":" + subject
+	}
+	must(t, env.WaitForAccess(ctx, user, ns))
 	return ns
 }
 

@@ -71,6 +71,9 @@ func namespaceWithRole(t *testing.T, user string) string {
 	if _, err := cs.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	if err := env.WaitForAccess(ctx, user, ns); err != nil {
+		t.Fatal(err)
+	}
 	return ns
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -111,4 +112,32 @@ func (e *Env) ServiceAccountToken(ctx context.Context, ns, sa string) (string, e
 		return "", fmt.Errorf("testenv: request token for %s/%s: %w", ns, sa, err)
 	}
 	return tr.Status.Token, nil
+}
+
+// WaitForAccess waits until user's RBAC rights on Secrets in ns are in
+// force: the API server's authorizer learns of a new RoleBinding through a
+// watch, so a request right after creating one may still be refused. It
+// polls, as admin impersonating user (a plain user or
+// system:serviceaccount:NS:NAME), a get of a Secret that does not exist
+// until the answer is 404 rather than 403.
+func (e *Env) WaitForAccess(ctx context.Context, user, ns string) error {
+	cfg := e.Config(adminUser)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: []string{"system:authenticated"}}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	for {
+		_, err := cs.CoreV1().Secrets(ns).Get(ctx, "testenv-access-probe", metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("testenv: %s still cannot get secrets in %s: %v", user, ns, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
