@@ -109,11 +109,13 @@ func (c *SecretClient) UpsertSecret(ctx context.Context, name string, dockerConf
 	}
 
 	var op Operation
+	var verb string // of the last request, for the error message
 	err := retry.OnError(conflictBackoff, retriable, func() error {
+		verb = "get"
 		existing, err := c.get(ctx, name)
 		switch {
 		case apierrors.IsNotFound(err):
-			op = Created
+			op, verb = Created, "create"
 			return c.create(ctx, NewDockerConfigSecret(c.namespace, name, dockerConfigJSON))
 		case err != nil:
 			return err
@@ -125,7 +127,7 @@ func (c *SecretClient) UpsertSecret(ctx context.Context, name string, dockerConf
 			existing.Data = map[string][]byte{}
 		}
 		existing.Data[corev1.DockerConfigJsonKey] = dockerConfigJSON
-		op = Replaced
+		op, verb = Replaced, "update"
 		return c.update(ctx, existing)
 	})
 	if err != nil {
@@ -133,7 +135,7 @@ func (c *SecretClient) UpsertSecret(ctx context.Context, name string, dockerConf
 		if errors.As(err, &user) {
 			return "", err
 		}
-		return "", c.explain(string(verbOf(op)), ref, err)
+		return "", c.explain(verb, ref, err)
 	}
 	return op, nil
 }
@@ -142,13 +144,6 @@ func (c *SecretClient) UpsertSecret(ctx context.Context, name string, dockerConf
 // or a create that another writer beat.
 func retriable(err error) bool {
 	return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)
-}
-
-func verbOf(op Operation) string {
-	if op == Created {
-		return "create"
-	}
-	return "update"
 }
 
 // userError is a refusal that needs the user's decision, not a retry.
