@@ -3,7 +3,6 @@ package credential
 import (
 	"context"
 	"encoding/base64"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -146,26 +145,13 @@ func TestActionsEndpointErrors(t *testing.T) {
 // TestActionsSilentEndpoint holds the deadline against an endpoint that
 // accepts the connection and never answers.
 func TestActionsSilentEndpoint(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
-	t.Setenv("ACTIONS_ID_TOKEN_REQUEST_URL", "http://"+l.Addr().String()+"/idtoken?api-version=2.0")
+	addr := fakecloud.Dead(t)
+	t.Setenv("ACTIONS_ID_TOKEN_REQUEST_URL", "http://"+addr+"/idtoken?api-version=2.0")
 	t.Setenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "silent-request-token")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	start := time.Now()
-	_, err = Resolve(ctx, ".", actionsHost(v1beta1.CredentialProviderGitHub, "", ""), Options{})
+	_, err := Resolve(ctx, ".", actionsHost(v1beta1.CredentialProviderGitHub, "", ""), Options{})
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("Resolve took %v with a 1s deadline", took)
 	}

@@ -2,7 +2,6 @@ package credential
 
 import (
 	"context"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/svid/jwtsvid"
 
 	"github.com/fluxcd/flux-mirror/api/v1beta1"
+	"github.com/fluxcd/flux-mirror/internal/fakecloud"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
 
@@ -97,20 +97,7 @@ func TestJWTSVIDBadAddress(t *testing.T) {
 func TestJWTSVIDUnreachable(t *testing.T) {
 	dir := t.TempDir()
 	silent := filepath.Join(dir, "silent.sock")
-	l, err := net.Listen("unix", silent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
+	fakecloud.DeadUnix(t, silent)
 	for _, tc := range []struct{ name, addr, want string }{
 		{"no socket", "unix://" + filepath.Join(dir, "missing.sock"), "is the SPIFFE agent running"},
 		{"silent socket", "unix://" + silent, ""},

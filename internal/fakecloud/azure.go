@@ -59,7 +59,7 @@ func NewEntra(t testing.TB, n *HostNet) *Entra {
 // accepts connections and never answers, not even the TLS handshake.
 func DeadEntraAuthority(t testing.TB) string {
 	t.Helper()
-	return "https://" + deadListener(t) + "/"
+	return "https://" + Dead(t) + "/"
 }
 
 func (e *Entra) base(r *http.Request) string {

@@ -15,25 +15,40 @@ import (
 // are closed when the test ends.
 func Dead(t testing.TB) (addr string) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	return deadOn(t, "tcp", "127.0.0.1:0")
+}
+
+// DeadUnix is Dead on a unix socket at path, for a Workload API agent that
+// hangs.
+func DeadUnix(t testing.TB, path string) {
+	t.Helper()
+	deadOn(t, "unix", path)
+}
+
+func deadOn(t testing.TB, network, address string) string {
+	t.Helper()
+	l, err := net.Listen(network, address)
 	if err != nil {
 		t.Fatalf("fakecloud: listen: %v", err)
 	}
 	var mu sync.Mutex
 	var conns []net.Conn
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		for {
 			c, err := l.Accept()
 			if err != nil {
 				return
 			}
 			mu.Lock()
-			conns = append(conns, c)
+			conns = append(conns, c) // held open, never read or written
 			mu.Unlock()
 		}
 	}()
 	t.Cleanup(func() {
 		l.Close()
+		<-done
 		mu.Lock()
 		defer mu.Unlock()
 		for _, c := range conns {

@@ -60,7 +60,7 @@ func NewGCE(t testing.TB) *GCE {
 // accepts connections and never answers.
 func DeadGCEMetadataHost(t testing.TB) string {
 	t.Helper()
-	return deadListener(t)
+	return Dead(t)
 }
 
 // flavor enforces the metadata server's header contract.

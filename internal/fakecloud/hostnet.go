@@ -145,42 +145,6 @@ func (n *HostNet) Client() *http.Client {
 	}}
 }
 
-// deadListener accepts connections and never answers on them, like a
-// firewalled or hung endpoint. It returns its 127.0.0.1:port address and
-// closes when the test ends.
-func deadListener(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c) // held open, never read or written
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return l.Addr().String()
-}
-
 // fakeJWT returns a JWT-shaped token with the given claims and a random,
 // meaningless signature: the fakes' tokens are checked by the fakes
 // themselves, by value, and only their claims are read by the code under
