@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,24 +18,6 @@ import (
 )
 
 const testECRHost = "123456789012.dkr.ecr.us-west-2.amazonaws.com"
-
-// isolateAWS gives the test an AWS environment of its own: the machine's
-// AWS_ variables unset (AWS_CA_BUNDLE included), HOME and the shared
-// files in an empty directory, the instance metadata service off.
-func isolateAWS(t *testing.T) {
-	t.Helper()
-	for _, kv := range os.Environ() {
-		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "AWS_") {
-			t.Setenv(name, "") // registers the restore of the old value
-			must(t, os.Unsetenv(name))
-		}
-	}
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(home, "config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(home, "credentials"))
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-}
 
 // useIRSA sets up the web identity of an annotated ServiceAccount against
 // STS at stsURL.
@@ -70,7 +51,7 @@ func TestSecretECR(t *testing.T) {
 	}
 	for name, setup := range identities {
 		t.Run(name, func(t *testing.T) {
-			isolateAWS(t)
+			fakecloud.IsolateAWS(t)
 			f := fakecloud.NewAWS(t)
 			setup(t, f)
 			t.Setenv("AWS_ENDPOINT_URL_ECR", f.URL)
@@ -159,7 +140,7 @@ func replayToSTS(t *testing.T, token string) (aud, arn string) {
 }
 
 func TestSecretAWSEnvelope(t *testing.T) {
-	isolateAWS(t)
+	fakecloud.IsolateAWS(t)
 	f := fakecloud.NewAWS(t)
 	useIRSA(t, f.URL)
 	t.Setenv("AWS_REGION", "eu-central-1")
@@ -204,7 +185,7 @@ hosts:
 // TestSecretAWSDeadEndpoint: STS never answers; --timeout must hold for
 // both providers, report each host, and write nothing.
 func TestSecretAWSDeadEndpoint(t *testing.T) {
-	isolateAWS(t)
+	fakecloud.IsolateAWS(t)
 	useIRSA(t, "http://"+fakecloud.Dead(t))
 	t.Setenv("AWS_REGION", "us-east-1")
 	ns := grantRole(t, "alice", false)

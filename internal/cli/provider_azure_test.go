@@ -34,7 +34,7 @@ func azureWorkloadIdentity(t *testing.T, authority, projected string) {
 // projected token is traded at Entra, and for ACR once more at the
 // registry's token exchange.
 func TestSecretAzureWorkloadIdentity(t *testing.T) {
-	googleAzureEnv(t)
+	fakecloud.IsolateGoogleAzure(t)
 	hn := fakecloud.NewHostNet(t)
 	entra := fakecloud.NewEntra(t, hn)
 	entra.FederatedToken = "projected-token-for-entra"
@@ -84,7 +84,7 @@ func TestSecretAzureWorkloadIdentity(t *testing.T) {
 // TestSecretAzureAuthorityTimeout points the Entra authority at a listener
 // that never answers.
 func TestSecretAzureAuthorityTimeout(t *testing.T) {
-	googleAzureEnv(t)
+	fakecloud.IsolateGoogleAzure(t)
 	hn := fakecloud.NewHostNet(t)
 	azureWorkloadIdentity(t, fakecloud.DeadEntraAuthority(t), "projected")
 	ns := grantRole(t, "alice", false)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,23 +12,6 @@ import (
 	"github.com/fluxcd/flux-mirror/internal/credential"
 	"github.com/fluxcd/flux-mirror/internal/fakecloud"
 )
-
-// googleAzureEnv gives the test a clean cloud environment: a throwaway
-// HOME, no Google, Azure or AWS identity variables, no proxies. Each test
-// then sets what it exercises.
-func googleAzureEnv(t *testing.T) {
-	t.Helper()
-	t.Setenv("HOME", t.TempDir())
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	for _, k := range []string{"GOOGLE_APPLICATION_CREDENTIALS", "GCE_METADATA_HOST", "CLOUDSDK_CONFIG",
-		"AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST",
-		"AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_USERNAME", "AZURE_TOKEN_CREDENTIALS",
-		"AZURE_ADDITIONALLY_ALLOWED_TENANTS", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT",
-		"AWS_CA_BUNDLE", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"} {
-		t.Setenv(k, "") // registers the restore
-		os.Unsetenv(k)
-	}
-}
 
 // noteIssued registers every token a fake issued with the leak check.
 func noteIssued(origin string, tokens []string) {
@@ -56,7 +38,7 @@ const googleConfig = header + `hosts:
 // TestSecretGoogleMetadataServer runs secret on a GKE-like pod: every
 // token comes from the metadata server.
 func TestSecretGoogleMetadataServer(t *testing.T) {
-	googleAzureEnv(t)
+	fakecloud.IsolateGoogleAzure(t)
 	gce := fakecloud.NewGCE(t)
 	t.Setenv("GCE_METADATA_HOST", gce.Host)
 	hn := fakecloud.NewHostNet(t)
@@ -102,7 +84,7 @@ func TestSecretGoogleMetadataServer(t *testing.T) {
 // workload identity federation file that impersonates a service account:
 // STS trades the cluster's token, IAM Credentials mints the tokens.
 func TestSecretGoogleFederation(t *testing.T) {
-	googleAzureEnv(t)
+	fakecloud.IsolateGoogleAzure(t)
 	hn := fakecloud.NewHostNet(t)
 	apis := fakecloud.NewGoogleAPIs(t, hn)
 	t.Cleanup(func() { noteIssued("Google API token", apis.Issued()) })
@@ -144,7 +126,7 @@ func TestSecretGoogleFederation(t *testing.T) {
 // that never answers: --timeout must end the run with one ✗ line and
 // nothing written.
 func TestSecretGoogleMetadataTimeout(t *testing.T) {
-	googleAzureEnv(t)
+	fakecloud.IsolateGoogleAzure(t)
 	t.Setenv("GCE_METADATA_HOST", fakecloud.DeadGCEMetadataHost(t))
 	hn := fakecloud.NewHostNet(t)
 	ns := grantRole(t, "alice", false)

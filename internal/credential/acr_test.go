@@ -15,7 +15,7 @@ import (
 func TestACRWorkloadIdentity(t *testing.T) {
 	for _, host := range []string{"myregistry.azurecr.io", "myregistry.azurecr.cn", "myregistry.azurecr.us"} {
 		t.Run(host, func(t *testing.T) {
-			googleAzureEnv(t)
+			fakecloud.IsolateGoogleAzure(t)
 			hn := fakecloud.NewHostNet(t)
 			entra := fakecloud.NewEntra(t, hn)
 			entra.FederatedToken = "projected-sa-token"
@@ -45,7 +45,7 @@ func TestACRWorkloadIdentity(t *testing.T) {
 }
 
 func TestACRExchangeRefused(t *testing.T) {
-	googleAzureEnv(t)
+	fakecloud.IsolateGoogleAzure(t)
 	hn := fakecloud.NewHostNet(t)
 	entra := fakecloud.NewEntra(t, hn)
 	azureWorkloadIdentity(t, entra, "projected")

@@ -72,7 +72,7 @@ func TestActionsMissingVariables(t *testing.T) {
 			fake := fakecloud.NewActions(t)
 			fake.Setenv(t)
 			for _, k := range tc.unset {
-				unsetenv(t, k)
+				fakecloud.Unsetenv(t, k)
 			}
 			_, err := Resolve(context.Background(), ".", actionsHost(tc.provider, "", ""), Options{})
 			if err == nil {

@@ -74,7 +74,7 @@ func replay(t *testing.T, r stsRequest, aud string) (int, []byte) {
 // to the fake STS, which checks the signature: the caller is the assumed
 // role, and the same request with another audience is refused.
 func TestAWSEnvelope(t *testing.T) {
-	isolateAWS(t)
+	fakecloud.IsolateAWS(t)
 	f := fakecloud.NewAWS(t)
 	t.Setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/flux-mirror")
 	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", tempFile(t, "token", "projected-sa-token-91c4"))
@@ -149,7 +149,7 @@ func keys[V any](m map[string]V) []string {
 // the request addresses the regional STS endpoint, the audience defaults to
 // the host, and with username set the envelope is the password.
 func TestAWSEnvelopeDefaults(t *testing.T) {
-	isolateAWS(t)
+	fakecloud.IsolateAWS(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "not-a-real-secret")
 	t.Setenv("AWS_DEFAULT_REGION", "ap-southeast-2")
@@ -180,7 +180,7 @@ func TestAWSEnvelopeDefaults(t *testing.T) {
 }
 
 func TestAWSNoRegion(t *testing.T) {
-	isolateAWS(t)
+	fakecloud.IsolateAWS(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "not-a-real-secret")
 	_, err := Resolve(context.Background(), ".", awsHost(""), Options{})
@@ -190,7 +190,7 @@ func TestAWSNoRegion(t *testing.T) {
 }
 
 func TestAWSNoCredentials(t *testing.T) {
-	isolateAWS(t)
+	fakecloud.IsolateAWS(t)
 	t.Setenv("AWS_REGION", "us-east-1")
 	_, err := Resolve(context.Background(), ".", awsHost(""), Options{})
 	wantNoCredentials(t, err, "registry.example.com")
@@ -198,7 +198,7 @@ func TestAWSNoCredentials(t *testing.T) {
 
 // TestAWSDeadEndpoint: IRSA against an STS that never answers.
 func TestAWSDeadEndpoint(t *testing.T) {
-	isolateAWS(t)
+	fakecloud.IsolateAWS(t)
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/flux-mirror")
 	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", tempFile(t, "token", "projected-sa-token"))
@@ -209,7 +209,7 @@ func TestAWSDeadEndpoint(t *testing.T) {
 // TestAWSEnvelopeExpiry: the envelope expires no later than the session
 // whose key signed it.
 func TestAWSEnvelopeExpiry(t *testing.T) {
-	isolateAWS(t)
+	fakecloud.IsolateAWS(t)
 	t.Setenv("AWS_REGION", "us-east-1")
 	soon := time.Now().Add(2 * time.Minute).UTC().Truncate(time.Second)
 	process := `{"Version": 1, "AccessKeyId": "ASIAEXAMPLE", "SecretAccessKey": "not-a-real-secret", "SessionToken": "not-a-real-token", "Expiration": "` + soon.Format(time.RFC3339) + `"}`

@@ -22,7 +22,7 @@ func azureWorkloadIdentity(t *testing.T, e *fakecloud.Entra, projected string) {
 }
 
 func TestAzureWorkloadIdentity(t *testing.T) {
-	googleAzureEnv(t)
+	fakecloud.IsolateGoogleAzure(t)
 	hn := fakecloud.NewHostNet(t)
 	entra := fakecloud.NewEntra(t, hn)
 	entra.FederatedToken = "projected-sa-token-for-entra"
@@ -51,7 +51,7 @@ func TestAzureWorkloadIdentity(t *testing.T) {
 }
 
 func TestAzureRefusedAssertion(t *testing.T) {
-	googleAzureEnv(t)
+	fakecloud.IsolateGoogleAzure(t)
 	hn := fakecloud.NewHostNet(t)
 	entra := fakecloud.NewEntra(t, hn)
 	entra.FederatedToken = "the-token-entra-trusts"
@@ -73,7 +73,7 @@ func TestAzureRefusedAssertion(t *testing.T) {
 }
 
 func TestAzureNoIdentity(t *testing.T) {
-	googleAzureEnv(t)
+	fakecloud.IsolateGoogleAzure(t)
 	hn := fakecloud.NewHostNet(t) // refuses the link-local managed identity endpoint
 	t.Setenv("AZURE_CLIENT_ID", fakecloud.EntraClientID)
 
@@ -93,7 +93,7 @@ func TestAzureNoIdentity(t *testing.T) {
 }
 
 func TestAzureDeadAuthority(t *testing.T) {
-	googleAzureEnv(t)
+	fakecloud.IsolateGoogleAzure(t)
 	hn := fakecloud.NewHostNet(t)
 	t.Setenv("AZURE_CLIENT_ID", fakecloud.EntraClientID)
 	t.Setenv("AZURE_TENANT_ID", fakecloud.EntraTenantID)

@@ -48,7 +48,7 @@ var ecrIdentities = []struct {
 func TestECR(t *testing.T) {
 	for _, id := range ecrIdentities {
 		t.Run(id.name, func(t *testing.T) {
-			isolateAWS(t)
+			fakecloud.IsolateAWS(t)
 			f := fakecloud.NewAWS(t)
 			first, check := id.setup(t, f)
 			t.Setenv("AWS_ENDPOINT_URL_ECR", f.URL)
@@ -95,7 +95,7 @@ func wantExpiry(t *testing.T, expiry time.Time, lifetime time.Duration) {
 }
 
 func TestECRPublic(t *testing.T) {
-	isolateAWS(t)
+	fakecloud.IsolateAWS(t)
 	f := fakecloud.NewAWS(t)
 	id, secret := f.StaticKey()
 	t.Setenv("AWS_ACCESS_KEY_ID", id)
@@ -121,7 +121,7 @@ func TestECRPublic(t *testing.T) {
 // transport, keeping the Host they were addressed to: a FIPS registry
 // must reach the FIPS endpoint of the ECR API.
 func TestECRFIPS(t *testing.T) {
-	isolateAWS(t)
+	fakecloud.IsolateAWS(t)
 	f := fakecloud.NewAWS(t)
 	id, secret := f.StaticKey()
 	t.Setenv("AWS_ACCESS_KEY_ID", id)
@@ -149,7 +149,7 @@ func TestECRFIPS(t *testing.T) {
 }
 
 func TestECRNoCredentials(t *testing.T) {
-	isolateAWS(t)
+	fakecloud.IsolateAWS(t)
 	_, err := Resolve(context.Background(), ".", v1beta1.Host{Host: ecrHost, Provider: "ecr"}, Options{})
 	wantNoCredentials(t, err, ecrHost)
 }
@@ -158,8 +158,8 @@ func TestECRNoCredentials(t *testing.T) {
 // but not answering (a machine outside EC2), the helpful error still comes,
 // once the SDK gives up on the service (5 s), not at the deadline.
 func TestECRNoCredentialsOffEC2(t *testing.T) {
-	isolateAWS(t)
-	unsetenv(t, "AWS_EC2_METADATA_DISABLED")
+	fakecloud.IsolateAWS(t)
+	fakecloud.Unsetenv(t, "AWS_EC2_METADATA_DISABLED")
 	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://"+fakecloud.Dead(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -184,7 +184,7 @@ func wantNoCredentials(t *testing.T, err error, host string) {
 }
 
 func TestECRRefused(t *testing.T) {
-	isolateAWS(t)
+	fakecloud.IsolateAWS(t)
 	f := fakecloud.NewAWS(t)
 	id, secret := f.StaticKey()
 	t.Setenv("AWS_ENDPOINT_URL_ECR", f.URL)
@@ -215,7 +215,7 @@ func TestECRRefused(t *testing.T) {
 // client trusts nothing special, so the call works only because the SDK
 // applied AWS_CA_BUNDLE, and fails without it.
 func TestECRCABundle(t *testing.T) {
-	isolateAWS(t)
+	fakecloud.IsolateAWS(t)
 	f := fakecloud.NewAWSTLS(t)
 	id, secret := f.StaticKey()
 	t.Setenv("AWS_ACCESS_KEY_ID", id)
@@ -240,7 +240,7 @@ func TestECRCABundle(t *testing.T) {
 func TestECRDeadEndpoint(t *testing.T) {
 	for _, which := range []string{"STS", "ECR"} {
 		t.Run(which, func(t *testing.T) {
-			isolateAWS(t)
+			fakecloud.IsolateAWS(t)
 			dead := "http://" + fakecloud.Dead(t)
 			if which == "STS" {
 				t.Setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/flux-mirror")

@@ -15,29 +15,6 @@ import (
 	"github.com/fluxcd/flux-mirror/internal/fakecloud"
 )
 
-// googleAzureEnv gives the test a clean cloud environment: a throwaway
-// HOME (no gcloud or Azure CLI files), no Google, Azure or AWS identity
-// variables, and no proxies. Each test then sets what it exercises.
-func googleAzureEnv(t *testing.T) {
-	t.Helper()
-	t.Setenv("HOME", t.TempDir())
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	withoutEnv(t, "GOOGLE_APPLICATION_CREDENTIALS", "GCE_METADATA_HOST", "CLOUDSDK_CONFIG",
-		"AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST",
-		"AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_USERNAME", "AZURE_TOKEN_CREDENTIALS",
-		"AZURE_ADDITIONALLY_ALLOWED_TENANTS", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT",
-		"AWS_CA_BUNDLE", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
-}
-
-// withoutEnv unsets keys for the test and restores them after it.
-func withoutEnv(t *testing.T, keys ...string) {
-	t.Helper()
-	for _, k := range keys {
-		t.Setenv(k, "") // registers the restore
-		os.Unsetenv(k)
-	}
-}
-
 // writeTemp writes content to a new file in a temporary directory.
 func writeTemp(t *testing.T, name, content string) string {
 	t.Helper()
@@ -57,7 +34,7 @@ func near(t *testing.T, what string, got, want time.Time) {
 }
 
 func TestGARFromMetadataServer(t *testing.T) {
-	googleAzureEnv(t)
+	fakecloud.IsolateGoogleAzure(t)
 	gce := fakecloud.NewGCE(t)
 	t.Setenv("GCE_METADATA_HOST", gce.Host)
 	hn := fakecloud.NewHostNet(t)
@@ -79,7 +56,7 @@ func TestGARFromMetadataServer(t *testing.T) {
 func TestGARFromWorkloadIdentityFederation(t *testing.T) {
 	for _, impersonate := range []string{"", "gar-reader@fake-project.iam.gserviceaccount.com"} {
 		t.Run("impersonate="+impersonate, func(t *testing.T) {
-			googleAzureEnv(t)
+			fakecloud.IsolateGoogleAzure(t)
 			hn := fakecloud.NewHostNet(t)
 			apis := fakecloud.NewGoogleAPIs(t, hn)
 			gce := fakecloud.NewGCE(t) // present, and must not be asked
@@ -111,7 +88,7 @@ func TestGARFromWorkloadIdentityFederation(t *testing.T) {
 }
 
 func TestGARFromServiceAccountKey(t *testing.T) {
-	googleAzureEnv(t)
+	fakecloud.IsolateGoogleAzure(t)
 	hn := fakecloud.NewHostNet(t)
 	apis := fakecloud.NewGoogleAPIs(t, hn)
 	const email = "pusher@fake-project.iam.gserviceaccount.com"
@@ -133,7 +110,7 @@ func TestGARFromServiceAccountKey(t *testing.T) {
 // that never answers: both Google sources must give up with ctx, naming
 // the server.
 func TestGoogleDeadMetadataServer(t *testing.T) {
-	googleAzureEnv(t)
+	fakecloud.IsolateGoogleAzure(t)
 	dead := fakecloud.DeadGCEMetadataHost(t)
 	t.Setenv("GCE_METADATA_HOST", dead)
 	hn := fakecloud.NewHostNet(t)
@@ -168,7 +145,7 @@ func TestGoogleDeadMetadataServer(t *testing.T) {
 // GCE_METADATA_HOST, so it asks the real link-local address.
 func TestGoogleNoCredentials(t *testing.T) {
 	if os.Getenv("FLUX_MIRROR_GOOGLE_CHILD") != "1" {
-		googleAzureEnv(t)
+		fakecloud.IsolateGoogleAzure(t)
 		cmd := exec.Command(os.Args[0], "-test.run=^TestGoogleNoCredentials$", "-test.v", "-test.count=1")
 		cmd.Env = append(os.Environ(), "FLUX_MIRROR_GOOGLE_CHILD=1")
 		out, err := cmd.CombinedOutput()

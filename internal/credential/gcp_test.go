@@ -12,7 +12,7 @@ import (
 )
 
 func TestGCPFromMetadataServer(t *testing.T) {
-	googleAzureEnv(t)
+	fakecloud.IsolateGoogleAzure(t)
 	gce := fakecloud.NewGCE(t)
 	t.Setenv("GCE_METADATA_HOST", gce.Host)
 	hn := fakecloud.NewHostNet(t)
@@ -34,7 +34,7 @@ func TestGCPFromMetadataServer(t *testing.T) {
 }
 
 func TestGCPFromServiceAccountKey(t *testing.T) {
-	googleAzureEnv(t)
+	fakecloud.IsolateGoogleAzure(t)
 	hn := fakecloud.NewHostNet(t)
 	apis := fakecloud.NewGoogleAPIs(t, hn)
 	key := apis.ServiceAccountKeyJSON(t, "signer@fake-project.iam.gserviceaccount.com")
@@ -75,7 +75,7 @@ func TestGCPImpersonation(t *testing.T) {
 	}
 	for name, file := range cases {
 		t.Run(name, func(t *testing.T) {
-			googleAzureEnv(t)
+			fakecloud.IsolateGoogleAzure(t)
 			hn := fakecloud.NewHostNet(t)
 			apis := fakecloud.NewGoogleAPIs(t, hn)
 			t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", writeTemp(t, "adc.json", string(file(t, apis))))
@@ -101,7 +101,7 @@ func TestGCPImpersonation(t *testing.T) {
 }
 
 func TestGCPCredentialsThatCannotMintIDTokens(t *testing.T) {
-	googleAzureEnv(t)
+	fakecloud.IsolateGoogleAzure(t)
 	hn := fakecloud.NewHostNet(t)
 	apis := fakecloud.NewGoogleAPIs(t, hn)
 	cases := map[string]struct{ file, want string }{

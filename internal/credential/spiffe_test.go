@@ -74,7 +74,7 @@ func TestJWTSVID(t *testing.T) {
 }
 
 func TestJWTSVIDMissingSocket(t *testing.T) {
-	unsetenv(t, "SPIFFE_ENDPOINT_SOCKET")
+	fakecloud.Unsetenv(t, "SPIFFE_ENDPOINT_SOCKET")
 	_, err := Resolve(context.Background(), ".", svidHost("r.example", "", ""), Options{})
 	for _, want := range []string{`host "r.example": credential.provider jwt-svid: `,
 		"SPIFFE_ENDPOINT_SOCKET is not set", "SPIFFE CSI driver"} {

@@ -1,0 +1,53 @@
+package fakecloud
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Unsetenv removes name from the environment until the test ends, when its
+// old value comes back. (t.Setenv alone can only set a variable, and an
+// empty value is not the same as none for the cloud SDKs.)
+func Unsetenv(t testing.TB, name string) {
+	t.Helper()
+	t.Setenv(name, "") // registers the restore of the old value
+	if err := os.Unsetenv(name); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// IsolateAWS gives the test an AWS environment of its own: every AWS_
+// variable of the machine unset (AWS_CA_BUNDLE included, which this
+// machine presets), HOME and the shared config and credentials files in an
+// empty directory, and the instance metadata service off.
+func IsolateAWS(t testing.TB) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "AWS_") {
+			Unsetenv(t, name)
+		}
+	}
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(home, "config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(home, "credentials"))
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+}
+
+// IsolateGoogleAzure gives the test a clean Google and Azure environment: a
+// throwaway HOME, none of the identity variables the two SDKs read, no
+// AWS_CA_BUNDLE and no proxies. Each test then sets what it exercises.
+func IsolateGoogleAzure(t testing.TB) {
+	t.Helper()
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	for _, k := range []string{"GOOGLE_APPLICATION_CREDENTIALS", "GCE_METADATA_HOST", "CLOUDSDK_CONFIG",
+		"AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST",
+		"AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_USERNAME", "AZURE_TOKEN_CREDENTIALS",
+		"AZURE_ADDITIONALLY_ALLOWED_TENANTS", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT",
+		"AWS_CA_BUNDLE", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"} {
+		Unsetenv(t, k)
+	}
+}
