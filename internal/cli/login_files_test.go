@@ -39,19 +39,6 @@ func wantFailure(t *testing.T, r result, want ...string) {
 	}
 }
 
-// blockingToken makes path a FIFO, which a credential source reading it
-// blocks on until a writer opens it; the writer opens it when the test ends,
-// without blocking if nothing ever read it.
-func blockingToken(t *testing.T, path string) {
-	t.Helper()
-	must(t, mkfifo(path))
-	t.Cleanup(func() {
-		if f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
-			f.Close()
-		}
-	})
-}
-
 // TestLoginFailingHostStoresNothing: every credential is minted before
 // anything is stored, so a host that fails leaves config.json as it was
 // and the helper without the other host's pair.
@@ -100,10 +87,7 @@ func TestLoginAdoptedHelperNotSetUp(t *testing.T) {
 // --timeout), and its bytes stay as they were.
 func TestLoginMalformedDockerConfig(t *testing.T) {
 	isolate(t, false)
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "token")
-	blockingToken(t, fifo)
-	cfg := writeFile(t, dir, "mirror.yaml", header+"hosts:\n- host: slow.example.com\n  credential:\n    fromPath: token\n")
+	cfg, _ := slowConfig(t)
 	for name, content := range map[string]string{
 		"truncated JSON":      `{"auths": {"r.example.com": {"auth": "cjpw"}`,
 		"auth not user:pw":    `{"auths": {"r.example.com": {"auth": "bm9jb2xvbg=="}}, "psFormat": "x"}`,
@@ -127,10 +111,7 @@ func TestLoginMalformedDockerConfig(t *testing.T) {
 // login reads the Docker config again once everything is minted.
 func TestLoginKeepsWhatOthersSavedWhileMinting(t *testing.T) {
 	isolate(t, false)
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "token")
-	blockingToken(t, fifo)
-	cfg := writeFile(t, dir, "mirror.yaml", header+"hosts:\n- host: slow.example.com\n  credential:\n    fromPath: token\n")
+	cfg, fifo := slowConfig(t)
 	docker := t.TempDir()
 	path := filepath.Join(docker, "config.json")
 	must(t, os.WriteFile(path, []byte(`{"auths":{}}`), 0o600))
@@ -169,10 +150,7 @@ func TestLoginKeepsWhatOthersSavedWhileMinting(t *testing.T) {
 // TestLoginTimeout: --timeout bounds minting; nothing is stored.
 func TestLoginTimeout(t *testing.T) {
 	isolate(t, false)
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "token")
-	blockingToken(t, fifo)
-	cfg := writeFile(t, dir, "mirror.yaml", header+"hosts:\n- host: slow.example.com\n  credential:\n    fromPath: token\n")
+	cfg, _ := slowConfig(t)
 	docker := t.TempDir()
 	r := run(t, nil, "login", "-f", cfg, "--docker-config", docker, "--timeout", "500ms")
 	wantFailure(t, r, "timed out after 500ms", "slow.example.com")

@@ -357,18 +357,9 @@ func TestSecretConcurrentRuns(t *testing.T) {
 
 func TestSecretTimeout(t *testing.T) {
 	ns := grantRole(t, "alice", false)
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "token")
-	must(t, mkfifo(fifo))
-	// Release the blocked reader when the test ends.
-	t.Cleanup(func() {
-		if f, err := os.OpenFile(fifo, os.O_WRONLY|os.O_APPEND, 0); err == nil {
-			f.Close()
-		}
-	})
-	writeFile(t, dir, "mirror.yaml", "apiVersion: mirror.plugin.fluxcd.io/v1beta1\nkind: Config\nhosts:\n- host: slow.example.com\n  credential:\n    fromPath: token\n")
+	cfg, _ := slowConfig(t)
 	start := time.Now()
-	r := run(t, nil, "secret", "regcreds", "--timeout", "500ms", "-f", filepath.Join(dir, "mirror.yaml"), "--kubeconfig", kubeconfig(t, "alice", ns))
+	r := run(t, nil, "secret", "regcreds", "--timeout", "500ms", "-f", cfg, "--kubeconfig", kubeconfig(t, "alice", ns))
 	lines := failureLines(r.stderr)
 	if r.err == nil || len(lines) != 1 || !strings.Contains(lines[0], "timed out after 500ms") || !strings.Contains(lines[0], "slow.example.com") {
 		t.Fatalf("want one ✗ line naming the host and the timeout, got:\n%s", r.stderr)
