@@ -2,16 +2,13 @@ package credential
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/fluxcd/flux-mirror/api/v1beta1"
 )
@@ -70,7 +67,7 @@ func fromActions(ctx context.Context, req tokenRequest) (token, error) {
 	if reply.Value == "" {
 		return token{}, fmt.Errorf("credential.provider %s: token endpoint %s sent no ID token (empty \"value\")", provider, u.Host)
 	}
-	exp, err := unverifiedExpiry(reply.Value)
+	exp, err := parseJWTExpiry(reply.Value)
 	if err != nil {
 		return token{}, fmt.Errorf("credential.provider %s: token endpoint %s: %w", provider, u.Host, err)
 	}
@@ -103,34 +100,4 @@ func actionsEnv(provider string) (endpoint, requestToken string, err error) {
 	}
 	return "", "", fmt.Errorf("credential.provider %s: %s %s not set: the runner sets them only for jobs "+
 		"allowed to request an OIDC ID token; %s", provider, strings.Join(missing, " and "), verb, how)
-}
-
-// unverifiedExpiry reads the exp claim of a JWT without checking its
-// signature: the registry verifies the token, this only learns its
-// lifetime. A token without exp yields the zero time. Errors never quote
-// the token.
-func unverifiedExpiry(jwt string) (time.Time, error) {
-	errNotJWT := errors.New("the ID token is not a JWT")
-	parts := strings.Split(jwt, ".")
-	if len(parts) != 3 {
-		return time.Time{}, errNotJWT
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return time.Time{}, errNotJWT
-	}
-	var claims struct {
-		Exp *json.Number `json:"exp"`
-	}
-	if err := json.Unmarshal(payload, &claims); err != nil {
-		return time.Time{}, errNotJWT
-	}
-	if claims.Exp == nil {
-		return time.Time{}, nil
-	}
-	secs, err := claims.Exp.Float64()
-	if err != nil {
-		return time.Time{}, errors.New("the ID token's exp claim is not a number")
-	}
-	return time.Unix(int64(secs), 0).UTC(), nil
 }

@@ -160,7 +160,7 @@ func TestActionsSilentEndpoint(t *testing.T) {
 	}
 }
 
-func TestUnverifiedExpiry(t *testing.T) {
+func TestParseJWTExpiry(t *testing.T) {
 	enc := base64.RawURLEncoding.EncodeToString
 	secret := "c2VjcmV0LXNpZ25hdHVyZQ"
 	for _, tc := range []struct {
@@ -177,7 +177,7 @@ func TestUnverifiedExpiry(t *testing.T) {
 		{"exp string", "e30." + enc([]byte(`{"exp":"soon"}`)) + "." + secret, time.Time{}, "not a JWT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := unverifiedExpiry(tc.token)
+			got, err := parseJWTExpiry(tc.token)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -186,7 +186,7 @@ func TestUnverifiedExpiry(t *testing.T) {
 				return
 			}
 			if err != nil || !got.Equal(tc.want) {
-				t.Errorf("unverifiedExpiry = %v, %v; want %v", got, err, tc.want)
+				t.Errorf("parseJWTExpiry = %v, %v; want %v", got, err, tc.want)
 			}
 		})
 	}
