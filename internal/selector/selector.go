@@ -177,6 +177,7 @@ func (s *Selector) Select(tags []string) (kept []string, excluded []Exclusion) {
 	return kept, excluded
 }
 
+// sortsBySemver reports whether keys are ordered as versions.
 func (s *Selector) sortsBySemver() bool {
 	return s.spec.SortBy == "" || s.spec.SortBy == SortSemver
 }
@@ -201,10 +202,10 @@ func (s *Selector) key(tag string) (key, string) {
 	if s.constraint != nil {
 		v, err := parseVersion(text)
 		if err != nil {
-			return key{}, notSemver(tag, text)
+			return key{}, withKey("not semver", tag, text)
 		}
 		if !s.constraint.Check(v) {
-			return key{}, "outside semver range " + s.spec.Semver
+			return key{}, withKey("outside semver range "+s.spec.Semver, tag, text)
 		}
 		if s.sortsBySemver() {
 			// Parsed already: a second parse would double the cost.
@@ -212,18 +213,20 @@ func (s *Selector) key(tag string) (key, string) {
 		}
 	}
 	k, reason := s.parse(text)
-	if reason != "" && text != tag {
-		reason += fmt.Sprintf(" (key %q)", text)
+	if reason != "" {
+		return key{}, withKey(reason, tag, text)
 	}
 	k.tag = tag
-	return k, reason
+	return k, ""
 }
 
-func notSemver(tag, text string) string {
+// withKey names an extracted key in a reason, since the rule judged the
+// key, not the tag the user sees.
+func withKey(reason, tag, text string) string {
 	if text != tag {
-		return fmt.Sprintf("not semver (key %q)", text)
+		return fmt.Sprintf("%s (key %q)", reason, text)
 	}
-	return "not semver"
+	return reason
 }
 
 // parseVersion is fluxcd/pkg/version.ParseVersion: strict semver with an

@@ -118,7 +118,7 @@ func TestSelect(t *testing.T) {
 			spec:     Spec{Pattern: `^app-(.+)$`, Extract: "$1", Semver: "~1.2"},
 			tags:     []string{"app-1.2.5", "app-1.3.0"},
 			kept:     []string{"app-1.2.5"},
-			excluded: ex("app-1.3.0=outside semver range ~1.2"),
+			excluded: ex(`app-1.3.0=outside semver range ~1.2 (key "1.3.0")`),
 		},
 		// Step 3: sortBy semver, the default.
 		{
@@ -222,7 +222,7 @@ func TestSelect(t *testing.T) {
 			spec:     Spec{Pattern: `^v(\d+\.\d+\.\d+)(-rc\.\d+)?$`, Extract: "$1$2", Semver: ">=1.0.0-0 <3", SortBy: SortSemver, Limit: 2},
 			tags:     []string{"v0.9.0", "v1.0.0", "v2.0.0-rc.1", "v2.0.0", "v3.0.0", "latest", "v2.1.0"},
 			kept:     []string{"v2.1.0", "v2.0.0"},
-			excluded: ex("v0.9.0=outside semver range >=1.0.0-0 <3", "v3.0.0=outside semver range >=1.0.0-0 <3", "latest=does not match selector.regex.pattern", "v2.0.0-rc.1=beyond limit 2", "v1.0.0=beyond limit 2"),
+			excluded: ex(`v0.9.0=outside semver range >=1.0.0-0 <3 (key "0.9.0")`, `v3.0.0=outside semver range >=1.0.0-0 <3 (key "3.0.0")`, "latest=does not match selector.regex.pattern", "v2.0.0-rc.1=beyond limit 2", "v1.0.0=beyond limit 2"),
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
