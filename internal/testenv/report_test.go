@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -152,4 +153,25 @@ func entry(d map[string]any, i int) map[string]any {
 }
 func tag(d map[string]any, i int) map[string]any {
 	return entry(d, 0)["tags"].([]any)[i].(map[string]any)
+}
+
+// TestValidateReportAcceptsDocsExample keeps the report shown in
+// docs/sync.md valid, so the page never teaches a shape the schema refuses.
+func TestValidateReportAcceptsDocsExample(t *testing.T) {
+	t.Parallel()
+	page, err := os.ReadFile("../../docs/sync.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, block := range strings.Split(string(page), "```json\n")[1:] {
+		block, _, _ = strings.Cut(block, "```")
+		if strings.Contains(block, `"kind": "Report"`) {
+			ValidateReport(t, []byte(block))
+			found++
+		}
+	}
+	if found == 0 {
+		t.Fatal("docs/sync.md shows no JSON report")
+	}
 }
