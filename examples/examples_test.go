@@ -27,7 +27,9 @@ import (
 // TestClusterExamplesApply creates the ServiceAccount, Role, RoleBinding,
 // ConfigMap and CronJob of each scenario on a real API server with strict
 // server-side field validation, in a namespace of its own, and checks that
-// the config each ConfigMap carries is a valid flux-mirror config.
+// the config each ConfigMap carries is a valid flux-mirror config. The sync
+// CronJob (sync/cronjob.yaml) is applied the same way; see
+// checkSyncCronJob.
 func TestClusterExamplesApply(t *testing.T) {
 	env, err := testenv.Start()
 	if err != nil {
@@ -76,6 +78,9 @@ func TestClusterExamplesApply(t *testing.T) {
 			}
 		})
 	}
+	t.Run("sync/cronjob.yaml", func(t *testing.T) {
+		checkSyncCronJob(t, env, dyn, mapper, "examples-sync")
+	})
 }
 
 // retarget points a RoleBinding's ServiceAccount subjects at ns.
