@@ -161,7 +161,7 @@ func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	if len(n.Content) > maxListLength {
-		d.problems.addAt(n.Line, path, "%d entries, more than the %d allowed", len(n.Content), maxListLength)
+		d.problems.add(path, "%d entries, more than the %d allowed", len(n.Content), maxListLength)
 		return
 	}
 	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))

@@ -68,7 +68,7 @@ func TestExpand(t *testing.T) {
 			}
 		}
 		_, err := e.expand("${BIG}")
-		wantError(t, err, "${BIG}: variables add more than 4 MiB to the config")
+		wantError(t, err, "${BIG}: variables add more than 1 MiB to the config")
 	})
 }
 

@@ -1,7 +1,12 @@
 package config
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -249,54 +254,99 @@ func TestErrorsNameTheVariable(t *testing.T) {
 }
 
 // TestBoundedInputs feeds inputs that used to take hundreds of megabytes or
-// print megabytes; each must end in one short error. The memory used is
-// printed, not asserted.
+// print megabytes; each must end in one short error. The inputs are written
+// to files and never held in memory, so that
+//
+//	go test -c -o /tmp/config.test ./internal/config/ &&
+//	/usr/bin/time -v /tmp/config.test -test.run 'TestBoundedInputs/50_MB' -test.v
+//
+// measures what Load takes (maximum resident set size). The bytes allocated
+// are printed, not asserted.
 func TestBoundedInputs(t *testing.T) {
-	hosts := func(n int) string {
-		var b strings.Builder
-		b.WriteString(header + "hosts:\n")
-		for i := range n {
-			fmt.Fprintf(&b, "- {host: h%d.example.com, maxChunkSize: 1}\n", i)
+	hosts := func(n int) func(io.Writer) {
+		return func(w io.Writer) {
+			io.WriteString(w, header+"hosts:\n")
+			for i := range n {
+				fmt.Fprintf(w, "- {host: h%d.example.com, maxChunkSize: 1}\n", i)
+			}
 		}
-		return b.String()
 	}
-	aliases := func(n int) string {
-		var b strings.Builder
-		b.WriteString(header + "hosts: [&h {host: a.io, maxChunkSize: 1}")
-		for range n {
-			b.WriteString(", *h")
+	aliases := func(n int) func(io.Writer) {
+		return func(w io.Writer) {
+			io.WriteString(w, header+"hosts: [&h {host: a.io, maxChunkSize: 1}")
+			for range n {
+				io.WriteString(w, ", *h")
+			}
+			io.WriteString(w, "]\n")
 		}
-		b.WriteString("]\n")
-		return b.String()
 	}
 	// nested repeats a list of n items through n aliases of it.
-	nested := func(n int) string {
-		var b strings.Builder
-		b.WriteString(header + "artifacts:\n- {source: a.io/x, destination: b.io/x, selector: {}, verify: " +
-			"{provider: cosign, matchOIDCIdentity: &ids [" + strings.Repeat("{issuer: i, subject: s}, ", n) + "]}}\n")
-		for range n {
-			b.WriteString("- {source: a.io/x, destination: b.io/x, selector: {}, verify: {provider: cosign, matchOIDCIdentity: *ids}}\n")
+	nested := func(n int) func(io.Writer) {
+		return func(w io.Writer) {
+			io.WriteString(w, header+"artifacts:\n- {source: a.io/x, destination: b.io/x, selector: {}, verify: "+
+				"{provider: cosign, matchOIDCIdentity: &ids ["+strings.Repeat("{issuer: i, subject: s}, ", n)+"]}}\n")
+			for range n {
+				io.WriteString(w, "- {source: a.io/x, destination: b.io/x, selector: {}, verify: {provider: cosign, matchOIDCIdentity: *ids}}\n")
+			}
 		}
-		return b.String()
 	}
-	tests := []struct{ name, doc, err string }{
-		{"50 MB", header + "kind: Config\n" + strings.Repeat("# padding padding padding padding\n", 50<<20/34), "larger than 1 MiB"},
-		{"800k hosts", hosts(800_000), "larger than 1 MiB"},
-		{"200k alias references", aliases(200_000), "line 3: hosts: 200001 entries, more than the 10000 allowed"},
-		{"5k alias references to 5k items", nested(5_000), "aliases expand to more than 100000 values"},
-		{"many problems", hosts(0) + strings.Repeat("- {host: a.io}\n", 1000), "; and 1979 more problems"},
+	padding := func(w io.Writer) {
+		io.WriteString(w, header)
+		for range 50 << 20 / 34 {
+			io.WriteString(w, "# padding padding padding padding\n")
+		}
+	}
+	// tiny fills a config up to MaxSize with the smallest YAML values, the
+	// most nodes the parser can be made to hold.
+	tiny := func(w io.Writer) {
+		io.WriteString(w, header+"hosts: [")
+		io.WriteString(w, strings.Repeat("1,", (MaxSize-len(header)-len("hosts: []\n"))/2))
+		io.WriteString(w, "]\n")
+	}
+	sameHost := func(w io.Writer) {
+		hosts(0)(w)
+		io.WriteString(w, strings.Repeat("- {host: a.io}\n", 1000))
+	}
+	tests := []struct {
+		name  string
+		write func(io.Writer)
+		err   string
+	}{
+		{"50 MB", padding, "larger than 256 KiB"},
+		{"800k hosts", hosts(800_000), "larger than 256 KiB"},
+		{"200k alias references", aliases(200_000), "larger than 256 KiB"},
+		{"1500 alias references to 1500 items", nested(1_500), "aliases expand to more than 100000 values"},
+		{"many problems", sameHost, "; and 1979 more problems"},
+		{"MaxSize of tiny values", tiny, "entries, more than the 10000 allowed"},
+		{"5k hosts", hosts(5_000), ""},
+		{"10001 aliased hosts", aliases(10_000), "line 3: hosts: 10001 entries, more than the 10000 allowed"},
+		{"10000 aliased hosts", aliases(9_999), "line 3: hosts[1].host: \"a.io\" is the same registry as hosts[0]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "mirror.yaml")
+			f, err := os.Create(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := bufio.NewWriter(f)
+			tt.write(w)
+			if err := errors.Join(w.Flush(), f.Close()); err != nil {
+				t.Fatal(err)
+			}
+			info, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
-			_, err := loadDoc(tt.doc, env{})
+			_, err = Load(Options{Path: path, LookupEnv: env{}.lookup})
 			runtime.ReadMemStats(&after)
-			t.Logf("config %d bytes: allocated %.1f MB, error %d bytes",
-				len(tt.doc), float64(after.TotalAlloc-before.TotalAlloc)/(1<<20), len(fmt.Sprint(err)))
+			t.Logf("config of %d bytes: Load allocated %.1f MB; error of %d bytes",
+				info.Size(), float64(after.TotalAlloc-before.TotalAlloc)/(1<<20), len(fmt.Sprint(err)))
 			wantError(t, err, tt.err)
-			if len(err.Error()) > 8<<10 {
+			if err != nil && len(err.Error()) > maxErrorLength {
 				t.Errorf("error of %d bytes, want at most a screenful", len(err.Error()))
 			}
 		})
