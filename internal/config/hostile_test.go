@@ -253,6 +253,60 @@ func TestErrorsNameTheVariable(t *testing.T) {
 	}
 }
 
+// hostsConfig lists n hosts in flow style.
+func hostsConfig(n int) func(io.Writer) {
+	return func(w io.Writer) {
+		io.WriteString(w, header+"hosts:\n")
+		for i := range n {
+			fmt.Fprintf(w, "- {host: h%d.example.com, maxChunkSize: 1}\n", i)
+		}
+	}
+}
+
+// aliasesConfig lists a host and n aliases of it.
+func aliasesConfig(n int) func(io.Writer) {
+	return func(w io.Writer) {
+		io.WriteString(w, header+"hosts: [&h {host: a.io, maxChunkSize: 1}")
+		for range n {
+			io.WriteString(w, ", *h")
+		}
+		io.WriteString(w, "]\n")
+	}
+}
+
+// nestedConfig repeats a list of n items through n aliases of it.
+func nestedConfig(n int) func(io.Writer) {
+	return func(w io.Writer) {
+		io.WriteString(w, header+"artifacts:\n- {source: a.io/x, destination: b.io/x, selector: {}, verify: "+
+			"{provider: cosign, matchOIDCIdentity: &ids ["+strings.Repeat("{issuer: i, subject: s}, ", n)+"]}}\n")
+		for range n {
+			io.WriteString(w, "- {source: a.io/x, destination: b.io/x, selector: {}, verify: {provider: cosign, matchOIDCIdentity: *ids}}\n")
+		}
+	}
+}
+
+// paddingConfig is a config of 50 MB of comments.
+func paddingConfig(w io.Writer) {
+	io.WriteString(w, header)
+	for range 50 << 20 / 34 {
+		io.WriteString(w, "# padding padding padding padding\n")
+	}
+}
+
+// tinyConfig fills a config up to MaxSize with the smallest YAML values,
+// the most nodes the parser can be made to hold.
+func tinyConfig(w io.Writer) {
+	io.WriteString(w, header+"hosts: [")
+	io.WriteString(w, strings.Repeat("1,", (MaxSize-len(header)-len("hosts: []\n"))/2))
+	io.WriteString(w, "]\n")
+}
+
+// sameHostConfig lists one host a thousand times.
+func sameHostConfig(w io.Writer) {
+	hostsConfig(0)(w)
+	io.WriteString(w, strings.Repeat("- {host: a.io}\n", 1000))
+}
+
 // TestBoundedInputs feeds inputs that used to take hundreds of megabytes or
 // print megabytes; each must end in one short error. The inputs are written
 // to files and never held in memory, so that
@@ -263,64 +317,20 @@ func TestErrorsNameTheVariable(t *testing.T) {
 // measures what Load takes (maximum resident set size). The bytes allocated
 // are printed, not asserted.
 func TestBoundedInputs(t *testing.T) {
-	hosts := func(n int) func(io.Writer) {
-		return func(w io.Writer) {
-			io.WriteString(w, header+"hosts:\n")
-			for i := range n {
-				fmt.Fprintf(w, "- {host: h%d.example.com, maxChunkSize: 1}\n", i)
-			}
-		}
-	}
-	aliases := func(n int) func(io.Writer) {
-		return func(w io.Writer) {
-			io.WriteString(w, header+"hosts: [&h {host: a.io, maxChunkSize: 1}")
-			for range n {
-				io.WriteString(w, ", *h")
-			}
-			io.WriteString(w, "]\n")
-		}
-	}
-	// nested repeats a list of n items through n aliases of it.
-	nested := func(n int) func(io.Writer) {
-		return func(w io.Writer) {
-			io.WriteString(w, header+"artifacts:\n- {source: a.io/x, destination: b.io/x, selector: {}, verify: "+
-				"{provider: cosign, matchOIDCIdentity: &ids ["+strings.Repeat("{issuer: i, subject: s}, ", n)+"]}}\n")
-			for range n {
-				io.WriteString(w, "- {source: a.io/x, destination: b.io/x, selector: {}, verify: {provider: cosign, matchOIDCIdentity: *ids}}\n")
-			}
-		}
-	}
-	padding := func(w io.Writer) {
-		io.WriteString(w, header)
-		for range 50 << 20 / 34 {
-			io.WriteString(w, "# padding padding padding padding\n")
-		}
-	}
-	// tiny fills a config up to MaxSize with the smallest YAML values, the
-	// most nodes the parser can be made to hold.
-	tiny := func(w io.Writer) {
-		io.WriteString(w, header+"hosts: [")
-		io.WriteString(w, strings.Repeat("1,", (MaxSize-len(header)-len("hosts: []\n"))/2))
-		io.WriteString(w, "]\n")
-	}
-	sameHost := func(w io.Writer) {
-		hosts(0)(w)
-		io.WriteString(w, strings.Repeat("- {host: a.io}\n", 1000))
-	}
 	tests := []struct {
 		name  string
 		write func(io.Writer)
 		err   string
 	}{
-		{"50 MB", padding, "larger than 256 KiB"},
-		{"800k hosts", hosts(800_000), "larger than 256 KiB"},
-		{"200k alias references", aliases(200_000), "larger than 256 KiB"},
-		{"1500 alias references to 1500 items", nested(1_500), "aliases expand to more than 100000 values"},
-		{"many problems", sameHost, "; and 1979 more problems"},
-		{"MaxSize of tiny values", tiny, "entries, more than the 10000 allowed"},
-		{"5k hosts", hosts(5_000), ""},
-		{"10001 aliased hosts", aliases(10_000), "line 3: hosts: 10001 entries, more than the 10000 allowed"},
-		{"10000 aliased hosts", aliases(9_999), "line 3: hosts[1].host: \"a.io\" is the same registry as hosts[0]"},
+		{"50 MB", paddingConfig, "larger than 256 KiB"},
+		{"800k hosts", hostsConfig(800_000), "larger than 256 KiB"},
+		{"200k alias references", aliasesConfig(200_000), "larger than 256 KiB"},
+		{"1500 alias references to 1500 items", nestedConfig(1_500), "aliases expand to more than 100000 values"},
+		{"many problems", sameHostConfig, "; and 1979 more problems"},
+		{"MaxSize of tiny values", tinyConfig, "entries, more than the 10000 allowed"},
+		{"5k hosts", hostsConfig(5_000), ""},
+		{"10001 aliased hosts", aliasesConfig(10_000), "line 3: hosts: 10001 entries, more than the 10000 allowed"},
+		{"10000 aliased hosts", aliasesConfig(9_999), "line 3: hosts[1].host: \"a.io\" is the same registry as hosts[0]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
