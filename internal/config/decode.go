@@ -15,8 +15,9 @@ import (
 
 // Decode parses a config document strictly: an unknown field, a key given
 // twice, or a value of the wrong type is an error naming the field's path
-// and line. So is empty input, more than one YAML document, or a top level
-// that is not a mapping.
+// and line. So is empty input, more than one YAML document, a top level
+// that is not a mapping, and text larger than MaxSize, not UTF-8 or with a
+// control character.
 //
 // Decode identifies the document before decoding its fields: when apiVersion
 // or kind is not the one this package knows, that is the only error

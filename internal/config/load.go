@@ -57,9 +57,10 @@ type Loaded struct {
 	Root string
 }
 
-// Load reads the config Options point at, substitutes environment
-// variables, decodes it strictly and validates it. Errors name the config
-// path.
+// Load reads the config Options point at, parses it, substitutes
+// environment variables into its values and keys, decodes it strictly and
+// validates it. Errors name the config path, and the variable, never the
+// value, of a substituted value that is wrong.
 func Load(opts Options) (*Loaded, error) {
 	path, source, err := resolvePath(opts)
 	if err != nil {
