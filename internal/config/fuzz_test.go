@@ -102,8 +102,12 @@ func FuzzLoad(f *testing.F) {
 			_, err := Load(Options{Path: Stdin, Stdin: strings.NewReader(string(doc)), LookupEnv: fuzzEnv(value)})
 			return err
 		}
+		literal, _ := Load(Options{Path: Stdin, Stdin: strings.NewReader(string(doc)), NoEnvsubst: true})
 		err := load(value)
 		if err == nil {
+			if literal == nil && !strings.Contains(string(doc), "$") {
+				t.Fatal("a config without references loads only with substitution")
+			}
 			return
 		}
 		if n := len(err.Error()); n > maxErrorLength {
