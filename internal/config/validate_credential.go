@@ -21,8 +21,15 @@ var (
 	}
 )
 
-// emptyHint explains the usual cause of an empty inline secret.
-const emptyHint = "must not be empty (if it is a ${VAR} reference, the variable is set but empty)"
+// addEmpty reports an empty inline secret, and when it was substituted,
+// that the substitution made it empty.
+func addEmpty(p *problems, path string) {
+	if p.substituted(path) {
+		p.add(path, "must not be empty (the substitution made it empty: is the variable set but empty?)")
+		return
+	}
+	p.add(path, "must not be empty")
+}
 
 // validateCredential checks a token source and the claims that go with it.
 // Messages never include Value or JWKValue.
@@ -31,7 +38,7 @@ func validateCredential(p *problems, path string, c *v1beta1.Credential) {
 		c.Value != nil, c.FromPath != "", c.JWKPath != "", c.JWKValue != nil, c.Provider != "")
 
 	if c.Value != nil && *c.Value == "" {
-		p.add(field(path, "value"), emptyHint)
+		addEmpty(p, field(path, "value"))
 	}
 	if c.FromPath != "" {
 		validatePath(p, field(path, "fromPath"), c.FromPath)
@@ -42,14 +49,14 @@ func validateCredential(p *problems, path string, c *v1beta1.Credential) {
 	if c.JWKValue != nil {
 		switch {
 		case *c.JWKValue == "":
-			p.add(field(path, "jwkValue"), emptyHint)
+			addEmpty(p, field(path, "jwkValue"))
 		case !json.Valid([]byte(*c.JWKValue)):
 			p.add(field(path, "jwkValue"), "not JSON, expected a private JWK or a JWK set holding one")
 		}
 	}
 	if c.Provider != "" && !slices.Contains(credentialProviders, c.Provider) {
 		p.add(field(path, "provider"), "unknown provider %q, expected one of %s",
-			c.Provider, strings.Join(credentialProviders, ", "))
+			c.Provider, safe(strings.Join(credentialProviders, ", ")))
 	}
 	if one {
 		validateClaims(p, path, c)
@@ -67,20 +74,20 @@ func validateClaims(p *problems, path string, c *v1beta1.Credential) {
 	for _, claim := range []struct{ name, value string }{{"iss", c.Iss}, {"sub", c.Sub}} {
 		switch {
 		case signed && claim.value == "":
-			p.add(field(path, claim.name), "required with %s", source)
+			p.add(field(path, claim.name), "required with %s", safe(source))
 		case !signed && claim.value != "":
-			p.add(field(path, claim.name), "only allowed with jwkPath or jwkValue, not with %s", source)
+			p.add(field(path, claim.name), "only allowed with jwkPath or jwkValue, not with %s", safe(source))
 		}
 	}
 	if c.Aud != "" && (c.Value != nil || c.FromPath != "") {
 		p.add(field(path, "aud"), "only allowed with jwkPath, jwkValue or provider, not with %s "+
-			"(the token is used as it is)", source)
+			"(the token is used as it is)", safe(source))
 	}
 	if c.Exp != "" {
 		if signed {
 			validateDuration(p, field(path, "exp"), c.Exp, false)
 		} else {
-			p.add(field(path, "exp"), "only allowed with jwkPath or jwkValue, not with %s", source)
+			p.add(field(path, "exp"), "only allowed with jwkPath or jwkValue, not with %s", safe(source))
 		}
 	}
 }
