@@ -120,6 +120,8 @@ func (o *syncOptions) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	o.log().Debugf("sync %s: %d artifacts, %d charts; concurrency %d, retries %d, timeout %s per job",
+		loaded.Path, len(cfg.Artifacts), len(cfg.Charts), o.concurrency, o.retries, o.timeout)
 	ropts, transport := remoteOptions(cfg)
 	p := newSyncProgress(o, len(entries)+len(cfg.Charts))
 	m, err := mirror.New(mirror.Options{

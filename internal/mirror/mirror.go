@@ -133,7 +133,7 @@ func (m *Mirror) runEntry(ctx context.Context, index int, e Entry) EntryResult {
 	m.emit(Event{Kind: EntryStarted, Entry: index, Source: e.Source, Destination: e.Destination})
 	defer func() {
 		res.Duration = m.now().Sub(start)
-		m.emit(Event{Kind: EntryFinished, Entry: index, Source: e.Source, Destination: e.Destination, Elapsed: res.Duration, Err: res.Err})
+		m.emit(Event{Kind: EntryFinished, Entry: index, Source: e.Source, Destination: e.Destination, Elapsed: res.Duration, Err: res.Err, EntryResult: &res})
 	}()
 
 	src, dst, err := m.repositories(e)

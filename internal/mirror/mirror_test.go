@@ -195,3 +195,27 @@ func hashes(descs []v1.Descriptor) []string {
 	}
 	return out
 }
+
+// TestUnreachableDestinationIsRetried: a refused connection may heal, so
+// the job is attempted 1+Retries times and then fails.
+func TestUnreachableDestinationIsRetried(t *testing.T) {
+	isolate(t)
+	src := testenv.StartSyncRegistry(t)
+	testenv.PushImage(t, src.Host, "app", "v1", image(t, 1))
+	var retries []mirror.Event
+	res := run(t, []mirror.Entry{{Source: src.Host + "/app", Destination: "127.0.0.1:1/app"}}, func(o *mirror.Options) {
+		o.Retries = 2
+		o.Events = func(ev mirror.Event) {
+			if ev.Kind == mirror.Retrying {
+				retries = append(retries, ev)
+			}
+		}
+	})
+	tag := res[0].Tags[0]
+	if tag.Status != mirror.StatusFailed || tag.Attempts != 3 || len(retries) != 2 {
+		t.Fatalf("status %s after %d attempts (%d retry events): %v; want failed after 3", tag.Status, tag.Attempts, len(retries), tag.Err)
+	}
+	if retries[0].Wait != 200*time.Millisecond || retries[1].Wait != 400*time.Millisecond {
+		t.Errorf("backoff %s, %s; want 200ms, 400ms", retries[0].Wait, retries[1].Wait)
+	}
+}

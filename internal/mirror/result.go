@@ -57,7 +57,8 @@ const (
 	EntryStarted EventKind = iota
 	// EntryPlanned: Tags were selected, Excluded were not.
 	EntryPlanned
-	// EntryFinished: the entry is done (Err is a failed plan).
+	// EntryFinished: the entry is done (Err is a failed plan); EntryResult
+	// holds its results.
 	EntryFinished
 	// JobStarted: a tag's job begins.
 	JobStarted
@@ -85,4 +86,6 @@ type Event struct {
 	Elapsed     time.Duration
 	Err         error
 	Result      *TagResult
+	// EntryResult is the finished entry, with EntryFinished.
+	EntryResult *EntryResult
 }
