@@ -192,8 +192,9 @@ func chartResults(charts []v1beta1.Chart) []mirror.EntryResult {
 }
 
 // remoteOptions are the go-containerregistry options for the config's
-// hosts, and the transport under them. Until internal/registry lands this
-// is the Docker config and its credential helpers for every host.
+// hosts (authentication) and the transport beneath them, which the engine
+// wraps to honour Retry-After. Until internal/registry lands this is the
+// Docker config and its credential helpers for every host.
 func remoteOptions(_ *v1beta1.Config) ([]remote.Option, http.RoundTripper) {
-	return []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}, nil
+	return []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}, remote.DefaultTransport
 }

@@ -38,11 +38,13 @@ type Entry struct {
 // Options configure a Mirror.
 type Options struct {
 	// Remote are the go-containerregistry options every request gets
-	// (authentication). They must not set a transport: give it as
-	// Transport, which the engine wraps to read Retry-After.
+	// (authentication, and perhaps a transport).
 	Remote []remote.Option
-	// Transport is the HTTP transport under the engine's; nil means
-	// remote.DefaultTransport.
+	// Transport, when set, carries every request, installed after Remote
+	// and wrapped so that the engine sees a 429 or 503's Retry-After
+	// (go-containerregistry's errors drop the headers). When nil, Remote's
+	// transport is used as it is and Retry-After goes unseen: give the
+	// transport here rather than in Remote.
 	Transport http.RoundTripper
 	// Insecure allows plain HTTP to every registry.
 	Insecure bool
@@ -83,12 +85,11 @@ func New(o Options) (*Mirror, error) {
 	if o.Timeout < 0 {
 		return nil, fmt.Errorf("timeout must not be negative, got %s", o.Timeout)
 	}
-	base := o.Transport
-	if base == nil {
-		base = remote.DefaultTransport
+	ropts := append([]remote.Option{}, o.Remote...)
+	if o.Transport != nil {
+		ropts = append(ropts, remote.WithTransport(retryAfterTransport{base: o.Transport}))
 	}
-	ropts := append(append([]remote.Option{}, o.Remote...),
-		remote.WithTransport(retryAfterTransport{base: base}),
+	ropts = append(ropts,
 		// One retry policy, the job's: the library tries each request once.
 		remote.WithRetryBackoff(remote.Backoff{Steps: 1}),
 		remote.WithRetryPredicate(func(error) bool { return false }),

@@ -27,7 +27,7 @@ func isolate(t *testing.T) {
 // run mirrors entries with test defaults changed by opts.
 func run(t *testing.T, entries []mirror.Entry, opts ...func(*mirror.Options)) []mirror.EntryResult {
 	t.Helper()
-	o := mirror.Options{Concurrency: 4, Retries: 1, Timeout: time.Minute}
+	o := mirror.Options{Transport: remote.DefaultTransport, Concurrency: 4, Retries: 1, Timeout: time.Minute}
 	for _, f := range opts {
 		f(&o)
 	}
