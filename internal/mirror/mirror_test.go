@@ -219,3 +219,8 @@ func TestUnreachableDestinationIsRetried(t *testing.T) {
 		t.Errorf("backoff %s, %s; want 200ms, 400ms", retries[0].Wait, retries[1].Wait)
 	}
 }
+
+func isStatusErr(err error, code int) bool {
+	var te *transport.Error
+	return errors.As(err, &te) && te.StatusCode == code
+}
