@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
@@ -291,5 +292,25 @@ func appendFile(t *testing.T, path, content string) {
 	defer f.Close()
 	if _, err := f.WriteString(content); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSummaryLine: zero counts are left out, the rest in the contract's
+// order, and the elapsed time has one decimal.
+func TestSummaryLine(t *testing.T) {
+	cases := []struct {
+		s    v1beta2.Summary
+		d    time.Duration
+		want string
+	}{
+		{v1beta2.Summary{Copied: 3, Skipped: 1, Failed: 1}, 4200 * time.Millisecond, "Summary: 3 copied, 1 skipped, 1 failed in 4.2s."},
+		{v1beta2.Summary{Failed: 2, WouldOverwrite: 1, WouldCopy: 4, Drifted: 5, Overwritten: 6}, 50 * time.Millisecond,
+			"Summary: 6 overwritten, 5 drifted, 4 would-copy, 1 would-overwrite, 2 failed in 0.1s."},
+		{v1beta2.Summary{Entries: 2}, 90 * time.Second, "Summary: nothing to mirror in 90.0s."},
+	}
+	for _, c := range cases {
+		if got := summaryLine(c.s, c.d); got != c.want {
+			t.Errorf("got  %q\nwant %q", got, c.want)
+		}
 	}
 }
