@@ -36,7 +36,7 @@ type syncOptions struct {
 	insecure      bool
 	reportPath    string
 
-	// now is the clock of the report and Summary; tests fix it.
+	// now is the clock of the report and the Summary line.
 	now func() time.Time
 }
 
