@@ -120,8 +120,9 @@ func (o *syncOptions) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	o.log().Debugf("sync %s: %d artifacts, %d charts; concurrency %d, retries %d, timeout %s per job",
-		loaded.Path, len(cfg.Artifacts), len(cfg.Charts), o.concurrency, o.retries, o.timeout)
+	o.log().Debugf("sync %s: %d %s, %d %s; concurrency %d, retries %d, timeout %s per job",
+		loaded.Path, len(cfg.Artifacts), plural(len(cfg.Artifacts), "artifact", "artifacts"),
+		len(cfg.Charts), plural(len(cfg.Charts), "chart", "charts"), o.concurrency, o.retries, o.timeout)
 	ropts, transport := remoteOptions(cfg)
 	p := newSyncProgress(o, len(entries)+len(cfg.Charts))
 	m, err := mirror.New(mirror.Options{
