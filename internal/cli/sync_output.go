@@ -194,6 +194,7 @@ type syncProgress struct {
 	mu       sync.Mutex
 	done     int
 	terminal bool
+	drawn    bool // a progress line is on the screen
 	m        *mirror.Mirror
 	quit     chan struct{}
 	wg       sync.WaitGroup
@@ -225,6 +226,7 @@ func (p *syncProgress) start(m *mirror.Mirror) {
 			case <-t.C:
 				p.mu.Lock()
 				fmt.Fprintf(p.o.streams.ErrOut, "\r\033[K%d/%d entries, %s moved", p.done, p.entries, bytesString(m.BytesCopied()))
+				p.drawn = true
 				p.mu.Unlock()
 			}
 		}
@@ -237,10 +239,11 @@ func (p *syncProgress) stop() {
 	p.clear()
 }
 
-// clear erases the progress line before other output.
+// clear erases the progress line, if one is drawn, before other output.
 func (p *syncProgress) clear() {
-	if p.terminal {
+	if p.drawn {
 		fmt.Fprint(p.o.streams.ErrOut, "\r\033[K")
+		p.drawn = false
 	}
 }
 
