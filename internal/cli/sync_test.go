@@ -253,6 +253,11 @@ func TestSyncTimeoutFromRoot(t *testing.T) {
 			t.Errorf("%q: exit %d, stderr lacks %q:\n%s", c.args, r.code, c.want, r.stderr)
 		}
 	}
+	// The same through the real flux CLI, which passes its own --timeout.
+	out, err := fluxCLI(t, pluginDir(t), "--timeout", "2m", "mirror", "sync", cfg, "--verbose")
+	if err != nil || !strings.Contains(out, "timeout 2m0s per job") {
+		t.Errorf("flux --timeout 2m mirror sync: %v\n%s", err, out)
+	}
 }
 
 // TestSyncNoTokenInOutput authenticates to an htpasswd registry through a
