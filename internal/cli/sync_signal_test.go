@@ -56,7 +56,7 @@ func TestSyncSIGTERM(t *testing.T) {
 		_ = cmd.Process.Kill()
 		t.Fatalf("still running 30s after SIGTERM:\n%s%s", stdout.String(), stderr.String())
 	}
-	t.Logf("stopped %s after SIGTERM", time.Since(sent).Round(time.Millisecond))
+	t.Logf("stopped %s after SIGTERM, printing:\n%s%s", time.Since(sent).Round(time.Millisecond), stdout.String(), stderr.String())
 	transcript.Lock()
 	transcript.outputs = append(transcript.outputs, stdout.String(), stderr.String())
 	transcript.Unlock()

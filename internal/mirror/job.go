@@ -45,14 +45,14 @@ func (m *Mirror) runJob(ctx context.Context, index int, e Entry, src, dst name.R
 func (m *Mirror) decide(ctx context.Context, e Entry, src, dst name.Tag) (TagResult, error) {
 	sd, err := m.puller.Head(ctx, src)
 	if err != nil {
-		return TagResult{}, fmt.Errorf("read source %s: %w", src, err)
+		return TagResult{}, fmt.Errorf("read source %s: %w%s", src, err, hint(err, src.RegistryStr()))
 	}
 	res := TagResult{Digest: sd.Digest.String()}
 	dd, err := m.puller.Head(ctx, dst)
 	missing := isStatus(err, http.StatusNotFound)
 	switch {
 	case err != nil && !missing:
-		return res, fmt.Errorf("read destination %s: %w", dst, err)
+		return res, fmt.Errorf("read destination %s: %w%s", dst, err, hint(err, dst.RegistryStr()))
 	case !missing && dd.Digest == sd.Digest:
 		res.Status, res.Reason = StatusSkipped, ReasonUpToDate
 		return res, nil
@@ -156,6 +156,14 @@ func (p *permanentError) Unwrap() error { return p.err }
 
 func permanent(format string, args ...any) error {
 	return &permanentError{err: fmt.Errorf(format, args...)}
+}
+
+// hint says how to fix a refusal by host.
+func hint(err error, host string) string {
+	if isStatus(err, http.StatusUnauthorized) || isStatus(err, http.StatusForbidden) {
+		return fmt.Sprintf(" (check the credentials for %s: its hosts entry or the Docker config)", host)
+	}
+	return ""
 }
 
 // isStatus says whether err is a registry answer with HTTP status code.
