@@ -197,5 +197,8 @@ func chartResults(charts []v1beta1.Chart) []mirror.EntryResult {
 // wraps to honour Retry-After. Until internal/registry lands this is the
 // Docker config and its credential helpers for every host.
 func remoteOptions(_ *v1beta1.Config) ([]remote.Option, http.RoundTripper) {
-	return []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}, remote.DefaultTransport
+	return []remote.Option{
+		remote.WithAuthFromKeychain(authn.DefaultKeychain),
+		remote.WithUserAgent("flux-mirror/" + Version()),
+	}, remote.DefaultTransport
 }
