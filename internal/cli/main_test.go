@@ -73,10 +73,12 @@ func leakedSecrets() []string {
 type result struct {
 	stdout, stderr string
 	err            error
+	code           int // the exit status main would return
 }
 
-// run executes a fresh command tree like main does: the error becomes one
-// "✗" line on stderr.
+// run executes a fresh command tree like main does: the error becomes the
+// exit status and, unless the command printed its outcome, one "✗" line on
+// stderr.
 func run(t *testing.T, stdin io.Reader, args ...string) result {
 	t.Helper()
 	return runWith(t, credential.Options{}, stdin, args...)
@@ -93,13 +95,11 @@ func runWith(t *testing.T, opts credential.Options, stdin io.Reader, args ...str
 	cmd := newRootCommand(IOStreams{In: stdin, Out: &stdout, ErrOut: &stderr}, opts)
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(context.Background())
-	if err != nil {
-		fmt.Fprintf(&stderr, "✗ %s\n", ErrorLine(err))
-	}
+	code := Exit(err, &stderr)
 	transcript.Lock()
 	transcript.outputs = append(transcript.outputs, stdout.String(), stderr.String())
 	transcript.Unlock()
-	return result{stdout: stdout.String(), stderr: stderr.String(), err: err}
+	return result{stdout: stdout.String(), stderr: stderr.String(), err: err, code: code}
 }
 
 // failureLines returns the "✗" lines of stderr.

@@ -89,6 +89,7 @@ workload identities) and writes them where image pullers look for them.`,
 		newSecretCommand(o),
 		newLoginCommand(o),
 		newKeygenCommand(o),
+		newSyncCommand(o),
 		newVersionCommand(o),
 	)
 	return cmd
