@@ -153,6 +153,14 @@ func (o *syncOptions) entries(artifacts []v1beta1.Artifact) ([]mirror.Entry, err
 	out := make([]mirror.Entry, 0, len(artifacts))
 	for i, a := range artifacts {
 		e := mirror.Entry{Source: a.Source, Destination: a.Destination, Overwrite: a.Overwrite || o.overwrite}
+		if a.Verify != nil {
+			// An entry that asks for verification must never be copied
+			// unverified: fail its plan until verification exists.
+			e.Refuse = fmt.Errorf("artifacts[%d].verify: signature verification is not supported yet, so nothing is copied: remove verify to mirror without checking signatures", i)
+		}
+		if a.IncludeReferrers {
+			o.log().Warningf("artifacts[%d].includeReferrers: referrers (signatures, SBOMs) are not copied yet; only the selected tags are mirrored", i)
+		}
 		if a.Selector != nil {
 			s, err := selector.Compile(selectorSpec(a.Selector))
 			if err != nil {
@@ -168,7 +176,7 @@ func (o *syncOptions) entries(artifacts []v1beta1.Artifact) ([]mirror.Entry, err
 // selectorSpec is the config's selector in the selector package's terms;
 // limit defaults to 1.
 func selectorSpec(s *v1beta1.Selector) selector.Spec {
-	spec := selector.Spec{Semver: s.Semver, SortBy: s.SortBy, Limit: 1}
+	spec := selector.Spec{Semver: s.Semver, SortBy: s.SortBy, Limit: selector.DefaultLimit}
 	if s.Regex != nil {
 		spec.Pattern, spec.Extract = s.Regex.Pattern, s.Regex.Extract
 	}

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -163,37 +162,16 @@ func TestSyncReport(t *testing.T) {
 	}
 }
 
-// checkReport decodes a report strictly and checks the keys that must
-// always be present. The integrator replaces the key checks with
-// testenv.ValidateReport (the shipped JSON Schema) when h-selector lands.
+// checkReport validates a report (JSON or YAML) against the shipped JSON
+// Schema and decodes it.
 func checkReport(t *testing.T, doc []byte) v1beta2.Report {
 	t.Helper()
+	testenv.ValidateReport(t, doc)
 	var rep v1beta2.Report
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rep); err != nil {
+	if err := yaml.UnmarshalStrict(doc, &rep); err != nil {
 		t.Fatalf("report does not decode: %v\n%s", err, doc)
 	}
-	var raw struct {
-		Report struct {
-			Summary map[string]int   `json:"summary"`
-			Results []map[string]any `json:"results"`
-		} `json:"report"`
-	}
-	if err := json.Unmarshal(doc, &raw); err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range []string{"entries", "copied", "overwritten", "skipped", "drifted", "wouldCopy", "wouldOverwrite", "failed", "exitCode"} {
-		if _, ok := raw.Report.Summary[k]; !ok {
-			t.Errorf("summary lacks %q", k)
-		}
-	}
-	for _, e := range raw.Report.Results {
-		if e["tags"] == nil {
-			t.Errorf("entry %v has no tags list", e["source"])
-		}
-	}
-	if rep.APIVersion != v1beta2.GroupVersion || rep.Kind != v1beta2.KindReport || rep.Report.Timestamp == "" || !strings.HasPrefix(rep.Report.Reporter, "flux-mirror/") {
+	if rep.APIVersion != v1beta2.GroupVersion || rep.Kind != v1beta2.KindReport || !strings.HasPrefix(rep.Report.Reporter, "flux-mirror/") {
 		t.Errorf("report header %+v", rep)
 	}
 	return rep
@@ -316,6 +294,39 @@ func TestSummaryLine(t *testing.T) {
 	for _, c := range cases {
 		if got := summaryLine(c.s, c.d); got != c.want {
 			t.Errorf("got  %q\nwant %q", got, c.want)
+		}
+	}
+}
+
+// TestSyncRefusesWhatItCannotHonour: an entry asking for signature
+// verification fails its plan without a request (copying unverified would
+// defeat the point), and includeReferrers is warned about rather than
+// silently ignored; the other entries still run.
+func TestSyncRefusesWhatItCannotHonour(t *testing.T) {
+	src := testenv.StartSyncRegistry(t)
+	dst := testenv.StartSyncRegistry(t)
+	testenv.PushImage(t, src.Host, "plain", "1.0.0", image(t, 41))
+	cfg := writeFile(t, t.TempDir(), "mirror.yaml", header+"artifacts:\n"+
+		"- source: "+src.Host+"/signed\n  destination: "+dst.Host+"/signed\n  selector: {limit: 0}\n"+
+		"  verify:\n    provider: cosign\n    matchOIDCIdentity:\n    - {issuer: https://token.actions.githubusercontent.com, subject: '^https://github.com/example/.*$'}\n"+
+		"- source: "+src.Host+"/plain\n  destination: "+dst.Host+"/plain\n  selector: {limit: 0}\n  includeReferrers: true\n")
+
+	r := run(t, nil, "sync", cfg, "--no-progress", "--insecure")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "✗ "+src.Host+"/signed — plan failed: artifacts[0].verify:") {
+		t.Errorf("stdout lacks the refused plan:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stderr, "artifacts[1].includeReferrers") {
+		t.Errorf("stderr lacks the referrers warning:\n%s", r.stderr)
+	}
+	if !strings.Contains(r.stdout, "✔ "+src.Host+"/plain:1.0.0 (copied)") {
+		t.Errorf("the other entry did not run:\n%s", r.stdout)
+	}
+	for _, l := range src.AccessLog(t) {
+		if strings.Contains(l.Path, "/signed/") {
+			t.Errorf("the refused entry reached the source: %s", l)
 		}
 	}
 }

@@ -33,6 +33,11 @@ type Entry struct {
 	// Overwrite copies over a destination tag that holds another digest
 	// instead of reporting it as drifted.
 	Overwrite bool
+	// Refuse, when set, fails the entry's plan with this error before any
+	// request: the caller asked for something the engine cannot honour
+	// (such as signature verification), and copying without it would be
+	// worse than copying nothing.
+	Refuse error
 }
 
 // Options configure a Mirror.
@@ -137,6 +142,10 @@ func (m *Mirror) runEntry(ctx context.Context, index int, e Entry) EntryResult {
 		m.emit(Event{Kind: EntryFinished, Entry: index, Source: e.Source, Destination: e.Destination, Elapsed: res.Duration, Err: res.Err, EntryResult: &res})
 	}()
 
+	if e.Refuse != nil {
+		res.Err = e.Refuse
+		return res
+	}
 	src, dst, err := m.repositories(e)
 	if err != nil {
 		res.Err = err
