@@ -5,6 +5,11 @@
 // requests the server's audit log recorded for one run.
 //
 //	go run ./hack/bench -bin bin/flux-mirror -kubectl "$(hack/testenv.sh kubectl)/kubectl"
+//
+// With -sync it measures `flux-mirror sync` against crane, skopeo and
+// regsync copying one workload between two real registries (sync.go).
+//
+//	go run ./hack/bench -sync -n 10 -bin bin/flux-mirror
 package main
 
 import (
@@ -34,8 +39,17 @@ func main() {
 	n := flag.Int("n", 20, "runs per command")
 	bin := flag.String("bin", "bin/flux-mirror", "flux-mirror binary")
 	kubectl := flag.String("kubectl", "", "kubectl binary (hack/testenv.sh kubectl builds one)")
+	syncMode := flag.Bool("sync", false, "measure sync against crane, skopeo and regsync instead (peers: registry, crane, regsync; skopeo from Debian)")
+	cold := flag.Int("cold", 3, "with -sync: cold runs per tool, each into a fresh destination")
+	big := flag.Bool("big", true, "with -sync: also copy one image with a single 1 GiB layer")
 	flag.Parse()
-	if err := run(*n, *bin, *kubectl); err != nil {
+	var err error
+	if *syncMode {
+		err = runSync(syncOptions{fm: *bin, warm: *n, cold: *cold, big: *big})
+	} else {
+		err = run(*n, *bin, *kubectl)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -166,6 +180,9 @@ func measure(home string, argv []string) (sample, error) {
 }
 
 func median(s []sample) sample {
+	if len(s) == 0 {
+		return sample{}
+	}
 	pick := func(get func(sample) int64) int64 {
 		v := make([]int64, len(s))
 		for i := range s {

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+)
+
+// printSync prints the three tables (cold, warm, 1 GiB) side by side with
+// the ratios to the fastest peer, then flux-mirror against issue 8's
+// targets. Rows of a tool that failed say so instead of showing numbers
+// that would look valid.
+func printSync(out io.Writer, o syncOptions, w *workload, fm *toolRun, runs, bigs []*toolRun) {
+	distinct := w.distinctBytes()
+	entries := len(workloadRepos)
+	tags := entries * len(workloadTags)
+	fmt.Fprintf(out, "sync: %d repositories x %d tags, 2-platform indexes, %d distinct blobs of %.1f MiB, distribution v3 to distribution v3 on loopback\n",
+		entries, len(workloadTags), len(w.blobs), mibs(distinct))
+	fastCold, fastWarm := fastestPeers(runs, fm)
+
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "cold (median of %d, fresh destination)\twall\tcpu\tpeak\tvs fastest peer\tuploads\tuploaded\tx distinct\tmounts\t\n", o.cold)
+	if fm.note != "" {
+		fmt.Fprintf(tw, "%s\t%s\t\n", fm.tool.name, fm.note)
+	}
+	for _, r := range runs {
+		if len(r.cold) == 0 || r.err != nil && r.uploaded == 0 {
+			fmt.Fprintf(tw, "%s\tfailed: %v\t\n", r.tool.name, r.err)
+			continue
+		}
+		m := median(r.cold)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%.1f MiB\t%.2f\t%d\t\n", r.tool.name, secs(m.wall), secs(m.cpu), peak(m),
+			ratio(m.wall, fastCold), len(r.coldDst.uploads), mibs(r.uploaded), float64(r.uploaded)/float64(distinct), r.coldDst.mounts)
+	}
+	fmt.Fprintf(tw, "warm re-run (median of %d)\twall\tcpu\tpeak\tvs fastest peer\tdst blob\tdst manifest/tag\tdst tag lists\tsrc blob\tsrc manifest/tag\tsrc tag lists\tother\t\n", o.warm)
+	for _, r := range runs {
+		if len(r.warm) == 0 {
+			continue
+		}
+		m := median(r.warm)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%.2f\t%d\t%d\t%.2f\t%d\t%d\t\n", r.tool.name, secs(m.wall), secs(m.cpu), peak(m),
+			ratio(m.wall, fastWarm), r.warmDst.blobs, per(r.warmDst.manifests, tags), r.warmDst.tagLists,
+			r.warmSrc.blobs, per(r.warmSrc.manifests, tags), r.warmSrc.tagLists, r.warmDst.other+r.warmSrc.other)
+	}
+	if len(bigs) > 0 {
+		fmt.Fprintf(tw, "one image, one 1 GiB layer\twall\tcpu\tpeak\t\n")
+		for _, r := range bigs {
+			if r.big == nil {
+				fmt.Fprintf(tw, "%s\tfailed: %v\t\n", r.tool.name, r.err)
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", r.tool.name, secs(r.big.wall), secs(r.big.cpu), peak(*r.big))
+		}
+	}
+	_ = tw.Flush()
+	printTargets(out, fm, runs, bigs, distinct, fastCold, fastWarm, entries, tags)
+}
+
+// printTargets compares flux-mirror with issue 8's targets.
+func printTargets(out io.Writer, fm *toolRun, runs, bigs []*toolRun, distinct int64, fastCold, fastWarm time.Duration, entries, tags int) {
+	fmt.Fprintf(out, "targets (issue 8): cold <= 0.8x fastest peer; warm <= 1.0x fastest peer with no blob request, <= 1 manifest request per tag per side, 1 tag list per entry; every distinct blob uploaded once; 1 GiB copy peak <= 64 MiB\n")
+	if fm.note != "" || len(fm.cold) == 0 || fm.err != nil {
+		fmt.Fprintf(out, "flux-mirror sync: not measured (%s)\n", firstNonEmpty(fm.note, fmt.Sprint(fm.err)))
+		return
+	}
+	c, wm := median(fm.cold), median(fm.warm)
+	fmt.Fprintf(out, "flux-mirror sync: cold %s (%s); warm %s (%s); requests warm dst %d blob, %.2f manifest/tag, %d tag lists, src %d blob, %.2f manifest/tag, %d tag lists (%s); uploaded %.2fx distinct (%s)",
+		ratio(c.wall, fastCold), met(float64(c.wall) <= 0.8*float64(fastCold)),
+		ratio(wm.wall, fastWarm), met(wm.wall <= fastWarm),
+		fm.warmDst.blobs, per(fm.warmDst.manifests, tags), fm.warmDst.tagLists, fm.warmSrc.blobs, per(fm.warmSrc.manifests, tags), fm.warmSrc.tagLists,
+		met(fm.warmDst.blobs+fm.warmSrc.blobs == 0 && fm.warmDst.manifests <= tags && fm.warmSrc.manifests <= tags && fm.warmSrc.tagLists <= entries && fm.warmDst.tagLists <= entries),
+		float64(fm.uploaded)/float64(distinct), met(fm.uploaded == distinct && fm.distinct == distinct))
+	for _, r := range bigs {
+		if r.tool.name == fm.tool.name && r.big != nil {
+			fmt.Fprintf(out, "; 1 GiB peak %s (%s)", peak(*r.big), met(r.big.rssKiB <= 64<<10))
+		}
+	}
+	fmt.Fprintln(out)
+}
+
+// fastestPeers returns the fastest peer's median cold and warm wall times.
+func fastestPeers(runs []*toolRun, fm *toolRun) (cold, warm time.Duration) {
+	for _, r := range runs {
+		if r == fm || r.err != nil {
+			continue
+		}
+		if c := median(r.cold).wall; cold == 0 || c < cold {
+			cold = c
+		}
+		if w := median(r.warm).wall; warm == 0 || w < warm {
+			warm = w
+		}
+	}
+	return cold, warm
+}
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.3f s", d.Seconds()) }
+func peak(s sample) string        { return fmt.Sprintf("%.0f MiB", float64(s.rssKiB)/1024) }
+func mibs(n int64) float64        { return float64(n) / mib }
+func per(n, of int) float64       { return float64(n) / float64(of) }
+
+func ratio(d, fastest time.Duration) string {
+	if fastest == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fx", float64(d)/float64(fastest))
+}
+
+func met(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "NOT met"
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
