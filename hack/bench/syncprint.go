@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -15,46 +16,70 @@ func printSync(out io.Writer, o syncOptions, w *workload, fm *toolRun, runs, big
 	distinct := w.distinctBytes()
 	entries := len(workloadRepos)
 	tags := entries * len(workloadTags)
-	fmt.Fprintf(out, "sync: %d repositories x %d tags, 2-platform indexes, %d distinct blobs of %.1f MiB, distribution v3 to distribution v3 on loopback\n",
+	fmt.Fprintf(out, "sync: %d repositories x %d tags, 2-platform indexes, %d distinct blobs of %.1f MiB, between two registries on loopback\n",
 		entries, len(workloadTags), len(w.blobs), mibs(distinct))
+	fmt.Fprintf(out, "versions: %s\n", versions(o.fm))
 	fastCold, fastWarm := fastestPeers(runs, fm)
 
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "cold (median of %d, fresh destination)\twall\tcpu\tpeak\tvs fastest peer\tuploads\tuploaded\tx distinct\tmounts\t\n", o.cold)
+	row(tw, fmt.Sprintf("cold (median of %d, fresh destination)", o.cold), "wall", "cpu", "peak", "vs fastest peer", "uploads", "uploaded", "x distinct", "mounts")
 	if fm.note != "" {
-		fmt.Fprintf(tw, "%s\t%s\t\n", fm.tool.name, fm.note)
+		row(tw, fm.tool.name, fm.note)
 	}
 	for _, r := range runs {
 		if len(r.cold) == 0 || r.err != nil && r.uploaded == 0 {
-			fmt.Fprintf(tw, "%s\tfailed: %v\t\n", r.tool.name, r.err)
+			row(tw, r.tool.name, failure(r.err))
 			continue
 		}
 		m := median(r.cold)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%.1f MiB\t%.2f\t%d\t\n", r.tool.name, secs(m.wall), secs(m.cpu), peak(m),
-			ratio(m.wall, fastCold), len(r.coldDst.uploads), mibs(r.uploaded), float64(r.uploaded)/float64(distinct), r.coldDst.mounts)
+		row(tw, r.tool.name, secs(m.wall), secs(m.cpu), peak(m), ratio(m.wall, fastCold), fmt.Sprint(len(r.coldDst.uploads)),
+			fmt.Sprintf("%.1f MiB", mibs(r.uploaded)), fmt.Sprintf("%.2f", float64(r.uploaded)/float64(distinct)), fmt.Sprint(r.coldDst.mounts))
 	}
-	fmt.Fprintf(tw, "warm re-run (median of %d)\twall\tcpu\tpeak\tvs fastest peer\tdst blob\tdst manifest/tag\tdst tag lists\tsrc blob\tsrc manifest/tag\tsrc tag lists\tother\t\n", o.warm)
+	row(tw, fmt.Sprintf("warm re-run (median of %d)", o.warm), "wall", "cpu", "peak", "vs fastest peer",
+		"dst blob", "dst manifest/tag", "dst tag lists", "src blob", "src manifest/tag", "src tag lists", "other")
 	for _, r := range runs {
 		if len(r.warm) == 0 {
 			continue
 		}
 		m := median(r.warm)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%.2f\t%d\t%d\t%.2f\t%d\t%d\t\n", r.tool.name, secs(m.wall), secs(m.cpu), peak(m),
-			ratio(m.wall, fastWarm), r.warmDst.blobs, per(r.warmDst.manifests, tags), r.warmDst.tagLists,
-			r.warmSrc.blobs, per(r.warmSrc.manifests, tags), r.warmSrc.tagLists, r.warmDst.other+r.warmSrc.other)
+		row(tw, r.tool.name, secs(m.wall), secs(m.cpu), peak(m), ratio(m.wall, fastWarm),
+			fmt.Sprint(r.warmDst.blobs), fmt.Sprintf("%.2f", per(r.warmDst.manifests, tags)), fmt.Sprint(r.warmDst.tagLists),
+			fmt.Sprint(r.warmSrc.blobs), fmt.Sprintf("%.2f", per(r.warmSrc.manifests, tags)), fmt.Sprint(r.warmSrc.tagLists),
+			fmt.Sprint(r.warmDst.other+r.warmSrc.other))
 	}
 	if len(bigs) > 0 {
-		fmt.Fprintf(tw, "one image, one 1 GiB layer\twall\tcpu\tpeak\t\n")
+		row(tw, "one image, one 1 GiB layer", "wall", "cpu", "peak")
 		for _, r := range bigs {
 			if r.big == nil {
-				fmt.Fprintf(tw, "%s\tfailed: %v\t\n", r.tool.name, r.err)
+				row(tw, r.tool.name, failure(r.err))
 				continue
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", r.tool.name, secs(r.big.wall), secs(r.big.cpu), peak(*r.big))
+			row(tw, r.tool.name, secs(r.big.wall), secs(r.big.cpu), peak(*r.big))
 		}
 	}
 	_ = tw.Flush()
 	printTargets(out, fm, runs, bigs, distinct, fastCold, fastWarm, entries, tags)
+}
+
+// row writes one table row: the label left-aligned (padded to one width),
+// the cells right-aligned. A single cell is a note or an error and is left
+// out of the alignment.
+func row(tw io.Writer, label string, cells ...string) {
+	fmt.Fprintf(tw, "%-40s\t", label)
+	if len(cells) == 1 {
+		fmt.Fprintf(tw, "%s\n", cells[0])
+		return
+	}
+	fmt.Fprintf(tw, "%s\t\n", strings.Join(cells, "\t"))
+}
+
+// failure is an error on one line, so that it does not break the table.
+func failure(err error) string {
+	s := strings.Join(strings.Fields(fmt.Sprint(err)), " ")
+	if len(s) > 240 {
+		s = s[:240] + "..."
+	}
+	return "failed: " + s
 }
 
 // printTargets compares flux-mirror with issue 8's targets.

@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
 
 // syncTool is one way of mirroring the workload: argv writes whatever
@@ -76,7 +79,7 @@ func skopeoArgv(src, dst, dir string, repos, tags []string) ([]string, error) {
 	prefix := ""
 	for _, r := range repos {
 		fmt.Fprintf(&b, "    %s: [%s]\n", r, strings.Join(tags, ", "))
-		p := filepath.Dir(r)
+		p := path.Dir(r)
 		if prefix != "" && p != prefix {
 			return nil, fmt.Errorf("skopeo: repositories %q need one common parent", repos)
 		}
@@ -118,4 +121,29 @@ func craneCopy(crane string) func(src, dst, dir string, repos, tags []string) ([
 		ref := repos[0] + ":" + tags[0]
 		return []string{crane, "copy", src + "/" + ref, dst + "/" + ref}, nil
 	}
+}
+
+// versions names the registry and every tool measured, read from the
+// binaries themselves.
+func versions(fm string) string {
+	bin := testenv.BinDir()
+	var out []string
+	for _, argv := range [][]string{
+		{filepath.Join(bin, "registry"), "--version"},
+		{fm, "version"},
+		{filepath.Join(bin, "crane"), "version"},
+		{"skopeo", "--version"},
+		{filepath.Join(bin, "regsync"), "version", "--format", "regsync {{.VCSTag}}"},
+	} {
+		b, err := exec.Command(argv[0], argv[1:]...).Output()
+		v := strings.Join(strings.Fields(string(b)), " ")
+		if err != nil || v == "" {
+			v = "?"
+		}
+		if !strings.HasPrefix(v, filepath.Base(argv[0])) && !strings.HasPrefix(v, argv[0]) {
+			v = filepath.Base(argv[0]) + " " + v
+		}
+		out = append(out, v)
+	}
+	return strings.Join(out, "; ")
 }

@@ -115,7 +115,7 @@ func pushWorkload(ctx context.Context, host string) (*workload, error) {
 	}
 	results := make([]pushed, len(workloadRepos)*len(workloadTags))
 	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(4)
+	g.SetLimit(1)
 	for r, repo := range workloadRepos {
 		for t, tag := range workloadTags {
 			i := r*len(workloadTags) + t
