@@ -28,8 +28,10 @@ for w in "${what[@]}"; do
   sync)
     # skopeo comes from Debian (registry.sh lists it); regsync is built only
     # for this.
-    export FLUX_MIRROR_TESTENV_BIN="$(hack/testenv.sh registry crane regsync)"
-    go run ./hack/bench -sync -n "${SYNC_RUNS:-10}" -cold "${COLD_RUNS:-3}" -big="${BIG:-true}" -bin bin/flux-mirror
+    FLUX_MIRROR_TESTENV_BIN="$(hack/testenv.sh registry crane regsync)"
+    export FLUX_MIRROR_TESTENV_BIN
+    go test -run '^$' -bench '^BenchmarkSync$' -benchtime 1x -timeout 60m ./hack/bench/syncbench \
+      -args -fm "$PWD/bin/flux-mirror" -warm "${SYNC_RUNS:-10}" -cold "${COLD_RUNS:-3}" -big="${BIG:-true}"
     ;;
   *)
     echo "bench: unknown benchmark $w (secret, sync)" >&2

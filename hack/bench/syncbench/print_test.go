@@ -1,4 +1,4 @@
-package main
+package syncbench
 
 import (
 	"fmt"
@@ -6,23 +6,25 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
 
 // printSync prints the three tables (cold, warm, 1 GiB) side by side with
 // the ratios to the fastest peer, then flux-mirror against issue 8's
 // targets. Rows of a tool that failed say so instead of showing numbers
 // that would look valid.
-func printSync(out io.Writer, o syncOptions, w *workload, fm *toolRun, runs, bigs []*toolRun) {
+func printSync(out io.Writer, w *workload, fm *toolRun, runs, bigs []*toolRun) {
 	distinct := w.distinctBytes()
 	entries := len(workloadRepos)
 	tags := entries * len(workloadTags)
 	fmt.Fprintf(out, "sync: %d repositories x %d tags, 2-platform indexes, %d distinct blobs of %.1f MiB, between two registries on loopback\n",
 		entries, len(workloadTags), len(w.blobs), mibs(distinct))
-	fmt.Fprintf(out, "versions: %s\n", versions(o.fm))
+	fmt.Fprintf(out, "versions: %s\n", versions(*fmBin))
 	fastCold, fastWarm := fastestPeers(runs, fm)
 
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	row(tw, fmt.Sprintf("cold (median of %d, fresh destination)", o.cold), "wall", "cpu", "peak", "vs fastest peer", "uploads", "uploaded", "x distinct", "mounts")
+	row(tw, fmt.Sprintf("cold (median of %d, fresh destination)", *coldN), "wall", "cpu", "peak", "vs fastest peer", "uploads", "uploaded", "x distinct", "mounts")
 	if fm.note != "" {
 		row(tw, fm.tool.name, fm.note)
 	}
@@ -31,18 +33,18 @@ func printSync(out io.Writer, o syncOptions, w *workload, fm *toolRun, runs, big
 			row(tw, r.tool.name, failure(r.err))
 			continue
 		}
-		m := median(r.cold)
-		row(tw, r.tool.name, secs(m.wall), secs(m.cpu), peak(m), ratio(m.wall, fastCold), fmt.Sprint(len(r.coldDst.uploads)),
+		m := testenv.Median(r.cold)
+		row(tw, r.tool.name, secs(m.Wall), secs(m.CPU), peak(m), ratio(m.Wall, fastCold), fmt.Sprint(len(r.coldDst.uploads)),
 			fmt.Sprintf("%.1f MiB", mibs(r.uploaded)), fmt.Sprintf("%.2f", float64(r.uploaded)/float64(distinct)), fmt.Sprint(r.coldDst.mounts))
 	}
-	row(tw, fmt.Sprintf("warm re-run (median of %d)", o.warm), "wall", "cpu", "peak", "vs fastest peer",
+	row(tw, fmt.Sprintf("warm re-run (median of %d)", *warmN), "wall", "cpu", "peak", "vs fastest peer",
 		"dst blob", "dst manifest/tag", "dst tag lists", "src blob", "src manifest/tag", "src tag lists", "other")
 	for _, r := range runs {
 		if len(r.warm) == 0 {
 			continue
 		}
-		m := median(r.warm)
-		row(tw, r.tool.name, secs(m.wall), secs(m.cpu), peak(m), ratio(m.wall, fastWarm),
+		m := testenv.Median(r.warm)
+		row(tw, r.tool.name, secs(m.Wall), secs(m.CPU), peak(m), ratio(m.Wall, fastWarm),
 			fmt.Sprint(r.warmDst.blobs), fmt.Sprintf("%.2f", per(r.warmDst.manifests, tags)), fmt.Sprint(r.warmDst.tagLists),
 			fmt.Sprint(r.warmSrc.blobs), fmt.Sprintf("%.2f", per(r.warmSrc.manifests, tags)), fmt.Sprint(r.warmSrc.tagLists),
 			fmt.Sprint(r.warmDst.other+r.warmSrc.other))
@@ -50,11 +52,11 @@ func printSync(out io.Writer, o syncOptions, w *workload, fm *toolRun, runs, big
 	if len(bigs) > 0 {
 		row(tw, "one image, one 1 GiB layer", "wall", "cpu", "peak")
 		for _, r := range bigs {
-			if r.big == nil {
+			if r.bigCopy == nil {
 				row(tw, r.tool.name, failure(r.err))
 				continue
 			}
-			row(tw, r.tool.name, secs(r.big.wall), secs(r.big.cpu), peak(*r.big))
+			row(tw, r.tool.name, secs(r.bigCopy.Wall), secs(r.bigCopy.CPU), peak(*r.bigCopy))
 		}
 	}
 	_ = tw.Flush()
@@ -89,16 +91,16 @@ func printTargets(out io.Writer, fm *toolRun, runs, bigs []*toolRun, distinct in
 		fmt.Fprintf(out, "flux-mirror sync: not measured (%s)\n", firstNonEmpty(fm.note, fmt.Sprint(fm.err)))
 		return
 	}
-	c, wm := median(fm.cold), median(fm.warm)
+	c, wm := testenv.Median(fm.cold), testenv.Median(fm.warm)
 	fmt.Fprintf(out, "flux-mirror sync: cold %s (%s); warm %s (%s); requests warm dst %d blob, %.2f manifest/tag, %d tag lists, src %d blob, %.2f manifest/tag, %d tag lists (%s); uploaded %.2fx distinct (%s)",
-		ratio(c.wall, fastCold), met(float64(c.wall) <= 0.8*float64(fastCold)),
-		ratio(wm.wall, fastWarm), met(wm.wall <= fastWarm),
+		ratio(c.Wall, fastCold), met(float64(c.Wall) <= 0.8*float64(fastCold)),
+		ratio(wm.Wall, fastWarm), met(wm.Wall <= fastWarm),
 		fm.warmDst.blobs, per(fm.warmDst.manifests, tags), fm.warmDst.tagLists, fm.warmSrc.blobs, per(fm.warmSrc.manifests, tags), fm.warmSrc.tagLists,
 		met(fm.warmDst.blobs+fm.warmSrc.blobs == 0 && fm.warmDst.manifests <= tags && fm.warmSrc.manifests <= tags && fm.warmSrc.tagLists <= entries && fm.warmDst.tagLists <= entries),
 		float64(fm.uploaded)/float64(distinct), met(fm.uploaded == distinct && fm.distinct == distinct))
 	for _, r := range bigs {
-		if r.tool.name == fm.tool.name && r.big != nil {
-			fmt.Fprintf(out, "; 1 GiB peak %s (%s)", peak(*r.big), met(r.big.rssKiB <= 64<<10))
+		if r.tool.name == fm.tool.name && r.bigCopy != nil {
+			fmt.Fprintf(out, "; 1 GiB peak %s (%s)", peak(*r.bigCopy), met(r.bigCopy.RSSKiB <= 64<<10))
 		}
 	}
 	fmt.Fprintln(out)
@@ -110,20 +112,20 @@ func fastestPeers(runs []*toolRun, fm *toolRun) (cold, warm time.Duration) {
 		if r == fm || r.err != nil {
 			continue
 		}
-		if c := median(r.cold).wall; cold == 0 || c < cold {
+		if c := testenv.Median(r.cold).Wall; cold == 0 || c < cold {
 			cold = c
 		}
-		if w := median(r.warm).wall; warm == 0 || w < warm {
+		if w := testenv.Median(r.warm).Wall; warm == 0 || w < warm {
 			warm = w
 		}
 	}
 	return cold, warm
 }
 
-func secs(d time.Duration) string { return fmt.Sprintf("%.3f s", d.Seconds()) }
-func peak(s sample) string        { return fmt.Sprintf("%.0f MiB", float64(s.rssKiB)/1024) }
-func mibs(n int64) float64        { return float64(n) / mib }
-func per(n, of int) float64       { return float64(n) / float64(of) }
+func secs(d time.Duration) string  { return fmt.Sprintf("%.3f s", d.Seconds()) }
+func peak(s testenv.Sample) string { return fmt.Sprintf("%.0f MiB", float64(s.RSSKiB)/1024) }
+func mibs(n int64) float64         { return float64(n) / mib }
+func per(n, of int) float64        { return float64(n) / float64(of) }
 
 func ratio(d, fastest time.Duration) string {
 	if fastest == 0 {
