@@ -20,7 +20,19 @@ var (
 	warmN = flag.Int("warm", 10, "timed warm re-runs per tool")
 	coldN = flag.Int("cold", 3, "cold runs per tool, each into a fresh destination registry")
 	big   = flag.Bool("big", true, "also copy one image with a single 1 GiB layer")
+	only  = flag.String("tools", "flux-mirror,crane,skopeo,regsync", "the tools to measure, by the first word of their name")
 )
+
+// selected reports whether -tools names the tool.
+func selected(t syncTool) bool {
+	first, _, _ := strings.Cut(t.name, " ")
+	for _, n := range strings.Split(*only, ",") {
+		if strings.TrimSpace(n) == first {
+			return true
+		}
+	}
+	return false
+}
 
 // toolRun is what was measured of one tool.
 type toolRun struct {
@@ -52,6 +64,8 @@ func BenchmarkSync(b *testing.B) {
 	fm := &toolRun{tool: syncTool{name: "flux-mirror sync"}}
 	var runs []*toolRun
 	switch {
+	case !selected(fm.tool):
+		fm.note = "not measured: not in -tools"
 	case *fmBin == "":
 		fm.note = "not measured: no -fm binary given"
 	case !hasSync(*fmBin):
@@ -61,7 +75,9 @@ func BenchmarkSync(b *testing.B) {
 		runs = append(runs, fm)
 	}
 	for _, t := range peerTools(testenv.BinDir()) {
-		runs = append(runs, &toolRun{tool: t})
+		if selected(t) {
+			runs = append(runs, &toolRun{tool: t})
+		}
 	}
 	for rep := range *coldN {
 		for _, r := range runs {
@@ -84,8 +100,12 @@ func BenchmarkSync(b *testing.B) {
 		if fm.note == "" {
 			bigs = append(bigs, &toolRun{tool: fm.tool})
 		}
-		bigs = append(bigs, &toolRun{tool: syncTool{"crane copy", craneCopy(filepath.Join(testenv.BinDir(), "crane"))}})
-		bigRuns(b, src, bigs)
+		if crane := (syncTool{"crane copy", craneCopy(filepath.Join(testenv.BinDir(), "crane"))}); selected(crane) {
+			bigs = append(bigs, &toolRun{tool: crane})
+		}
+		if len(bigs) > 0 {
+			bigRuns(b, src, bigs)
+		}
 	}
 	printSync(os.Stdout, w, fm, runs, bigs)
 	for _, r := range append(runs, bigs...) {
