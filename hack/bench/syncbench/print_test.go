@@ -29,7 +29,7 @@ func printSync(out io.Writer, w *workload, fm *toolRun, runs, bigs []*toolRun) {
 		row(tw, fm.tool.name, fm.note)
 	}
 	for _, r := range runs {
-		if len(r.cold) == 0 || r.err != nil && r.uploaded == 0 {
+		if len(r.cold) == 0 || r.err != nil {
 			row(tw, r.tool.name, failure(r.err))
 			continue
 		}
@@ -37,17 +37,8 @@ func printSync(out io.Writer, w *workload, fm *toolRun, runs, bigs []*toolRun) {
 		row(tw, r.tool.name, secs(m.Wall), secs(m.CPU), peak(m), ratio(m.Wall, fastCold.wall), fmt.Sprint(len(r.coldDst.uploads)),
 			fmt.Sprintf("%.1f MiB", mibs(r.uploaded)), fmt.Sprintf("%.2f", float64(r.uploaded)/float64(distinct)), fmt.Sprint(r.coldDst.mounts))
 	}
-	row(tw, fmt.Sprintf("warm re-run (median of %d)", *warmN), "wall", "cpu", "peak", "vs fastest peer",
-		"dst blob", "dst manifest/tag", "dst tag lists", "src blob", "src manifest/tag", "src tag lists", "other")
-	for _, r := range runs {
-		if len(r.warm) == 0 {
-			continue
-		}
-		m := testenv.Median(r.warm)
-		row(tw, r.tool.name, secs(m.Wall), secs(m.CPU), peak(m), ratio(m.Wall, fastWarm.wall),
-			fmt.Sprint(r.warmDst.blobs), fmt.Sprintf("%.2f", per(r.warmDst.manifests, tags)), fmt.Sprint(r.warmDst.tagLists),
-			fmt.Sprint(r.warmSrc.blobs), fmt.Sprintf("%.2f", per(r.warmSrc.manifests, tags)), fmt.Sprint(r.warmSrc.tagLists),
-			fmt.Sprint(r.warmDst.other+r.warmSrc.other))
+	if *warmN > 0 {
+		printWarm(tw, runs, fastWarm.wall, tags)
 	}
 	if len(bigs) > 0 {
 		row(tw, "one image, one 1 GiB layer", "wall", "cpu", "peak")
@@ -61,6 +52,23 @@ func printSync(out io.Writer, w *workload, fm *toolRun, runs, bigs []*toolRun) {
 	}
 	_ = tw.Flush()
 	printTargets(out, fm, runs, bigs, w)
+}
+
+// printWarm writes the warm rows: timings and what both registries were
+// asked.
+func printWarm(tw io.Writer, runs []*toolRun, fastest time.Duration, tags int) {
+	row(tw, fmt.Sprintf("warm re-run (median of %d)", *warmN), "wall", "cpu", "peak", "vs fastest peer",
+		"dst blob", "dst manifest/tag", "dst tag lists", "src blob", "src manifest/tag", "src tag lists", "other")
+	for _, r := range runs {
+		if len(r.warm) == 0 {
+			continue
+		}
+		m := testenv.Median(r.warm)
+		row(tw, r.tool.name, secs(m.Wall), secs(m.CPU), peak(m), ratio(m.Wall, fastest),
+			fmt.Sprint(r.warmDst.blobs), fmt.Sprintf("%.2f", per(r.warmDst.manifests, tags)), fmt.Sprint(r.warmDst.tagLists),
+			fmt.Sprint(r.warmSrc.blobs), fmt.Sprintf("%.2f", per(r.warmSrc.manifests, tags)), fmt.Sprint(r.warmSrc.tagLists),
+			fmt.Sprint(r.warmDst.other+r.warmSrc.other))
+	}
 }
 
 // row writes one table row: the label left-aligned (padded to one width),
@@ -98,6 +106,8 @@ func printTargets(out io.Writer, fm *toolRun, runs, bigs []*toolRun, w *workload
 		fmt.Fprintln(out, "  cold and warm: no peer measured to compare with")
 	} else {
 		fmt.Fprintf(out, "  cold wall <= 0.8x the fastest peer (%s): %s, %s\n", cold.name, ratio(c.Wall, cold.wall), met(float64(c.Wall) <= 0.8*float64(cold.wall)))
+	}
+	if warm.name != "" && len(fm.warm) > 0 {
 		fmt.Fprintf(out, "  warm wall <= 1.0x the fastest peer (%s): %s, %s\n", warm.name, ratio(wm.Wall, warm.wall), met(wm.Wall <= warm.wall))
 	}
 	d, s := fm.warmDst, fm.warmSrc
@@ -129,7 +139,7 @@ func fastestPeers(runs []*toolRun, fm *toolRun) (cold, warm fastest) {
 		if c := testenv.Median(r.cold).Wall; cold.name == "" || c < cold.wall {
 			cold = fastest{r.tool.name, c}
 		}
-		if w := testenv.Median(r.warm).Wall; warm.name == "" || w < warm.wall {
+		if w := testenv.Median(r.warm).Wall; len(r.warm) > 0 && (warm.name == "" || w < warm.wall) {
 			warm = fastest{r.tool.name, w}
 		}
 	}
