@@ -60,7 +60,7 @@ func printWarm(tw io.Writer, runs []*toolRun, fastest time.Duration, tags int) {
 	row(tw, fmt.Sprintf("warm re-run (median of %d)", *warmN), "wall", "cpu", "peak", "vs fastest peer",
 		"dst blob", "dst manifest/tag", "dst tag lists", "src blob", "src manifest/tag", "src tag lists", "other")
 	for _, r := range runs {
-		if len(r.warm) == 0 {
+		if len(r.warm) == 0 || r.err != nil {
 			continue
 		}
 		m := testenv.Median(r.warm)
