@@ -24,7 +24,7 @@ func printSync(out io.Writer, w *workload, fm *toolRun, runs, bigs []*toolRun) {
 	fastCold, fastWarm := fastestPeers(runs, fm)
 
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	row(tw, fmt.Sprintf("cold (median of %d, fresh destination)", *coldN), "wall", "cpu", "peak", "vs fastest peer", "uploads", "uploaded", "x distinct", "mounts")
+	row(tw, fmt.Sprintf("cold (median of %d, fresh destination)", *coldN), "wall", "cpu", "peak", "vs fastest peer", "uploads", "uploaded", "x distinct", "distinct uploaded", "mounts")
 	if fm.note != "" {
 		row(tw, fm.tool.name, fm.note)
 	}
@@ -35,7 +35,8 @@ func printSync(out io.Writer, w *workload, fm *toolRun, runs, bigs []*toolRun) {
 		}
 		m := testenv.Median(r.cold)
 		row(tw, r.tool.name, secs(m.Wall), secs(m.CPU), peak(m), ratio(m.Wall, fastCold.wall), fmt.Sprint(len(r.coldDst.uploads)),
-			fmt.Sprintf("%.1f MiB", mibs(r.uploaded)), fmt.Sprintf("%.2f", float64(r.uploaded)/float64(distinct)), fmt.Sprint(r.coldDst.mounts))
+			fmt.Sprintf("%.1f MiB", mibs(r.uploaded)), fmt.Sprintf("%.2f", float64(r.uploaded)/float64(distinct)),
+			fmt.Sprintf("%.1f MiB", mibs(r.distinct)), fmt.Sprint(r.coldDst.mounts))
 	}
 	if *warmN > 0 {
 		printWarm(tw, runs, fastWarm.wall, tags)
@@ -51,6 +52,7 @@ func printSync(out io.Writer, w *workload, fm *toolRun, runs, bigs []*toolRun) {
 		}
 	}
 	_ = tw.Flush()
+	fmt.Fprintln(out, "peak: the largest single process (GNU time), so crane's is one of its four at a time; uploads: committed blob uploads at the destination (access log), each sending the whole blob; x distinct: uploaded bytes over the workload's distinct blob bytes")
 	printTargets(out, fm, runs, bigs, w)
 }
 
