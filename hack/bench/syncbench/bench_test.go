@@ -21,6 +21,7 @@ var (
 	coldN = flag.Int("cold", 3, "cold runs per tool, each into a fresh destination registry")
 	big   = flag.Bool("big", true, "also copy one image with a single 1 GiB layer")
 	only  = flag.String("tools", "flux-mirror,crane,skopeo,regsync", "the tools to measure, by the first word of their name")
+	hold  = flag.Duration("hold", 0, "after the warm runs, keep the registries up this long and print each tool's warm command, to time or trace it by hand")
 )
 
 // selected reports whether -tools names the tool.
@@ -94,6 +95,9 @@ func BenchmarkSync(b *testing.B) {
 				r.err = warmRun(b, src, r, i < 0)
 			}
 		}
+	}
+	if *hold > 0 {
+		holdRegistries(b, src, runs)
 	}
 	var bigs []*toolRun
 	if *big {
@@ -248,4 +252,21 @@ func countTraffic(reqs []testenv.AccessLine) traffic {
 		}
 	}
 	return t
+}
+
+// holdRegistries prints each tool's warm command (its config written again)
+// and waits for -hold.
+func holdRegistries(b *testing.B, src *testenv.SyncRegistry, runs []*toolRun) {
+	for _, r := range runs {
+		if r.err != nil {
+			continue
+		}
+		argv, err := r.tool.argv(src.Host, r.dst.Host, r.home, workloadRepos, workloadTags)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fmt.Printf("hold: %s: HOME=%s %s\n", r.tool.name, r.home, strings.Join(argv, " "))
+	}
+	fmt.Printf("hold: registries up for %s\n", *hold)
+	time.Sleep(*hold)
 }
