@@ -62,24 +62,7 @@ func BenchmarkSync(b *testing.B) {
 	w := pushWorkload(b, src.Host)
 	b.Logf("workload pushed in %s", time.Since(start).Round(time.Millisecond))
 
-	fm := &toolRun{tool: syncTool{name: "flux-mirror sync"}}
-	var runs []*toolRun
-	switch {
-	case !selected(fm.tool):
-		fm.note = "not measured: not in -tools"
-	case *fmBin == "":
-		fm.note = "not measured: no -fm binary given"
-	case !hasSync(*fmBin):
-		fm.note = "sync not built yet (" + *fmBin + " has no sync command)"
-	default:
-		fm.tool = fluxMirrorTool(*fmBin)
-		runs = append(runs, fm)
-	}
-	for _, t := range peerTools(testenv.BinDir()) {
-		if selected(t) {
-			runs = append(runs, &toolRun{tool: t})
-		}
-	}
+	fm, runs := tools()
 	for rep := range *coldN {
 		for _, r := range runs {
 			if r.err == nil {
@@ -117,6 +100,29 @@ func BenchmarkSync(b *testing.B) {
 			b.Errorf("%s: %v", r.tool.name, r.err)
 		}
 	}
+}
+
+// tools returns flux-mirror's run (with a note when it is not measured)
+// and every tool to measure, flux-mirror first when it is.
+func tools() (fm *toolRun, runs []*toolRun) {
+	fm = &toolRun{tool: syncTool{name: "flux-mirror sync"}}
+	switch {
+	case !selected(fm.tool):
+		fm.note = "not measured: not in -tools"
+	case *fmBin == "":
+		fm.note = "not measured: no -fm binary given"
+	case !hasSync(*fmBin):
+		fm.note = "sync not built yet (" + *fmBin + " has no sync command)"
+	default:
+		fm.tool = fluxMirrorTool(*fmBin)
+		runs = append(runs, fm)
+	}
+	for _, t := range peerTools(testenv.BinDir()) {
+		if selected(t) {
+			runs = append(runs, &toolRun{tool: t})
+		}
+	}
+	return fm, runs
 }
 
 // coldRun copies the workload into a fresh destination, checks every
