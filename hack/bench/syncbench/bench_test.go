@@ -60,7 +60,7 @@ func BenchmarkSync(b *testing.B) {
 	src := testenv.StartSyncRegistry(b)
 	start := time.Now()
 	w := pushWorkload(b, src.Host)
-	b.Logf("workload pushed in %s", time.Since(start).Round(time.Millisecond))
+	progress("workload pushed in %s", time.Since(start).Round(time.Millisecond))
 
 	fm, runs := tools()
 	for rep := range *coldN {
@@ -141,7 +141,7 @@ func coldRun(b *testing.B, src *testenv.SyncRegistry, w *workload, r *toolRun, r
 	if err != nil {
 		return err
 	}
-	b.Logf("%s cold #%d: %s", r.tool.name, rep+1, s.Wall.Round(time.Millisecond))
+	progress("%s cold #%d: %s", r.tool.name, rep+1, s.Wall.Round(time.Millisecond))
 	r.cold = append(r.cold, s)
 	for key, want := range w.index {
 		if err := sameDigest(dst.Host+"/"+key, want); err != nil {
@@ -209,7 +209,7 @@ func warmRun(b *testing.B, src *testenv.SyncRegistry, r *toolRun, count bool) er
 func bigRuns(b *testing.B, src *testenv.SyncRegistry, runs []*toolRun) {
 	start := time.Now()
 	want := pushBig(b, src.Host)
-	b.Logf("1 GiB image pushed in %s", time.Since(start).Round(time.Millisecond))
+	progress("1 GiB image pushed in %s", time.Since(start).Round(time.Millisecond))
 	for _, r := range runs {
 		dst := testenv.StartSyncRegistry(b)
 		home := b.TempDir()
@@ -275,4 +275,10 @@ func holdRegistries(b *testing.B, src *testenv.SyncRegistry, runs []*toolRun) {
 	}
 	fmt.Printf("hold: registries up for %s\n", *hold)
 	time.Sleep(*hold)
+}
+
+// progress tells on stderr how far the benchmark is, as it goes (the
+// testing package would hold b.Log lines back and cut them).
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "syncbench: "+format+"\n", args...)
 }

@@ -24,7 +24,7 @@ func printSync(out io.Writer, w *workload, fm *toolRun, runs, bigs []*toolRun) {
 	fastCold, fastWarm := fastestPeers(runs, fm)
 
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	row(tw, fmt.Sprintf("cold (median of %d, fresh destination)", *coldN), "wall", "cpu", "peak", "vs fastest peer", "uploads", "uploaded", "x distinct", "distinct uploaded", "mounts")
+	row(tw, fmt.Sprintf("cold (median of %d, fresh destination)", *coldN), "wall", "range", "cpu", "peak", "vs fastest peer", "uploads", "uploaded", "x distinct", "distinct uploaded", "mounts")
 	if fm.note != "" {
 		row(tw, fm.tool.name, fm.note)
 	}
@@ -34,7 +34,7 @@ func printSync(out io.Writer, w *workload, fm *toolRun, runs, bigs []*toolRun) {
 			continue
 		}
 		m := testenv.Median(r.cold)
-		row(tw, r.tool.name, secs(m.Wall), secs(m.CPU), peak(m), ratio(m.Wall, fastCold.wall), fmt.Sprint(len(r.coldDst.uploads)),
+		row(tw, r.tool.name, secs(m.Wall), spread(r.cold), secs(m.CPU), peak(m), ratio(m.Wall, fastCold.wall), fmt.Sprint(len(r.coldDst.uploads)),
 			fmt.Sprintf("%.1f MiB", mibs(r.uploaded)), fmt.Sprintf("%.2f", float64(r.uploaded)/float64(distinct)),
 			fmt.Sprintf("%.1f MiB", mibs(r.distinct)), fmt.Sprint(r.coldDst.mounts))
 	}
@@ -59,14 +59,14 @@ func printSync(out io.Writer, w *workload, fm *toolRun, runs, bigs []*toolRun) {
 // printWarm writes the warm rows: timings and what both registries were
 // asked.
 func printWarm(tw io.Writer, runs []*toolRun, fastest time.Duration, tags int) {
-	row(tw, fmt.Sprintf("warm re-run (median of %d)", *warmN), "wall", "cpu", "peak", "vs fastest peer",
+	row(tw, fmt.Sprintf("warm re-run (median of %d)", *warmN), "wall", "range", "cpu", "peak", "vs fastest peer",
 		"dst blob", "dst manifest/tag", "dst tag lists", "src blob", "src manifest/tag", "src tag lists", "other")
 	for _, r := range runs {
 		if len(r.warm) == 0 || r.err != nil {
 			continue
 		}
 		m := testenv.Median(r.warm)
-		row(tw, r.tool.name, secs(m.Wall), secs(m.CPU), peak(m), ratio(m.Wall, fastest),
+		row(tw, r.tool.name, secs(m.Wall), spread(r.warm), secs(m.CPU), peak(m), ratio(m.Wall, fastest),
 			fmt.Sprint(r.warmDst.blobs), fmt.Sprintf("%.2f", per(r.warmDst.manifests, tags)), fmt.Sprint(r.warmDst.tagLists),
 			fmt.Sprint(r.warmSrc.blobs), fmt.Sprintf("%.2f", per(r.warmSrc.manifests, tags)), fmt.Sprint(r.warmSrc.tagLists),
 			fmt.Sprint(r.warmDst.other+r.warmSrc.other))
@@ -146,6 +146,16 @@ func fastestPeers(runs []*toolRun, fm *toolRun) (cold, warm fastest) {
 		}
 	}
 	return cold, warm
+}
+
+// spread is the fastest and slowest wall time of s: a wide one says the
+// machine was noisy.
+func spread(s []testenv.Sample) string {
+	lo, hi := s[0].Wall, s[0].Wall
+	for _, x := range s[1:] {
+		lo, hi = min(lo, x.Wall), max(hi, x.Wall)
+	}
+	return fmt.Sprintf("%.3f-%.3f", lo.Seconds(), hi.Seconds())
 }
 
 func secs(d time.Duration) string  { return fmt.Sprintf("%.3f s", d.Seconds()) }
