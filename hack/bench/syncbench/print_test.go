@@ -42,13 +42,13 @@ func printSync(out io.Writer, w *workload, fm *toolRun, runs, bigs []*toolRun) {
 		printWarm(tw, runs, fastWarm.wall, tags)
 	}
 	if len(bigs) > 0 {
-		row(tw, "one image, one 1 GiB layer", "wall", "cpu", "peak")
+		row(tw, "one image, one 1 GiB layer (one run)", "wall", "", "cpu", "peak")
 		for _, r := range bigs {
 			if r.bigCopy == nil {
 				row(tw, r.tool.name, failure(r.err))
 				continue
 			}
-			row(tw, r.tool.name, secs(r.bigCopy.Wall), secs(r.bigCopy.CPU), peak(*r.bigCopy))
+			row(tw, r.tool.name, secs(r.bigCopy.Wall), "", secs(r.bigCopy.CPU), peak(*r.bigCopy))
 		}
 	}
 	_ = tw.Flush()
