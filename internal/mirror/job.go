@@ -43,12 +43,24 @@ func (m *Mirror) runJob(ctx context.Context, index int, e Entry, src, dst name.R
 // decide applies the decision table to one tag: only a 404 at the
 // destination means missing; any other error fails the job.
 func (m *Mirror) decide(ctx context.Context, e Entry, src, dst name.Tag) (TagResult, error) {
+	// The two ends are independent: ask both at once, since a warm run is
+	// nothing but these round trips.
+	type head struct {
+		d   *v1.Descriptor
+		err error
+	}
+	dch := make(chan head, 1)
+	go func() {
+		d, err := m.puller.Head(ctx, dst)
+		dch <- head{d, err}
+	}()
 	sd, err := m.puller.Head(ctx, src)
+	dh := <-dch
 	if err != nil {
 		return TagResult{}, fmt.Errorf("read source %s: %w%s", src, err, hint(err, src.RegistryStr()))
 	}
 	res := TagResult{Digest: sd.Digest.String()}
-	dd, err := m.puller.Head(ctx, dst)
+	dd, err := dh.d, dh.err
 	missing := isStatus(err, http.StatusNotFound)
 	switch {
 	case err != nil && !missing:

@@ -122,18 +122,80 @@ func (m *Mirror) BytesCopied() int64 { return m.bytes.Load() }
 // Run mirrors entries one after another, in order. A plan that fails fails
 // its entry only. When ctx ends, jobs in flight are cancelled, the entry
 // under way is returned with them failed, and later entries are left out.
+//
+// The tag lists of later entries are fetched while earlier entries run
+// (at most Concurrency at once), since a warm run is mostly waiting for
+// round trips; an entry whose source repository an earlier entry writes
+// to is listed only when its turn comes, so that it sees what was copied.
 func (m *Mirror) Run(ctx context.Context, entries []Entry) []EntryResult {
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	lists := m.prefetch(pctx, entries)
 	results := make([]EntryResult, 0, len(entries))
 	for i, e := range entries {
 		if ctx.Err() != nil {
 			break
 		}
-		results = append(results, m.runEntry(ctx, i, e))
+		results = append(results, m.runEntry(ctx, i, e, lists[i]))
 	}
 	return results
 }
 
-func (m *Mirror) runEntry(ctx context.Context, index int, e Entry) EntryResult {
+// tagList is an entry's source tags, listed ahead of its turn.
+type tagList struct {
+	done chan struct{}
+	tags []string
+	err  error
+	// attempts and waits replay the listing's retries as events when the
+	// entry's turn comes, so that verbose output stays in entry order.
+	retries []Event
+}
+
+// prefetch starts listing the source tags of every entry that can be
+// listed early, and returns one future per entry (nil: list in turn).
+func (m *Mirror) prefetch(ctx context.Context, entries []Entry) []*tagList {
+	lists := make([]*tagList, len(entries))
+	written := map[string]bool{}
+	sem := make(chan struct{}, m.opts.Concurrency)
+	for i, e := range entries {
+		src, dst, err := m.repositories(e)
+		if err == nil && e.Refuse == nil && !written[src.Name()] {
+			l := &tagList{done: make(chan struct{})}
+			lists[i] = l
+			go func() {
+				defer close(l.done)
+				select {
+				case sem <- struct{}{}:
+					defer func() { <-sem }()
+				case <-ctx.Done():
+					l.err = context.Cause(ctx)
+					return
+				}
+				l.tags, l.err = m.listTags(ctx, i, e, src, func(ev Event) { l.retries = append(l.retries, ev) })
+			}()
+		}
+		if err == nil {
+			written[dst.Name()] = true
+		}
+	}
+	return lists
+}
+
+// listTags lists an entry's source tags under the job budget and retry
+// policy, handing retry events to emit.
+func (m *Mirror) listTags(ctx context.Context, index int, e Entry, src name.Repository, emit func(Event)) ([]string, error) {
+	var tags []string
+	_, err := m.attempt(ctx, src.RegistryStr(), func(ctx context.Context) error {
+		var lerr error
+		tags, lerr = m.puller.List(ctx, src)
+		return lerr
+	}, func(n int, wait time.Duration, err error) {
+		emit(Event{Kind: Retrying, Entry: index, Source: e.Source, Attempt: n, Wait: wait, Err: err})
+	})
+	return tags, err
+}
+
+func (m *Mirror) runEntry(ctx context.Context, index int, e Entry, early *tagList) EntryResult {
 	start := m.now()
 	res := EntryResult{Source: e.Source, Destination: e.Destination, Tags: []TagResult{}}
 	m.emit(Event{Kind: EntryStarted, Entry: index, Source: e.Source, Destination: e.Destination})
@@ -152,13 +214,20 @@ func (m *Mirror) runEntry(ctx context.Context, index int, e Entry) EntryResult {
 		return res
 	}
 	var tags []string
-	_, err = m.attempt(ctx, src.RegistryStr(), func(ctx context.Context) error {
-		var lerr error
-		tags, lerr = m.puller.List(ctx, src)
-		return lerr
-	}, func(n int, wait time.Duration, err error) {
-		m.emit(Event{Kind: Retrying, Entry: index, Source: e.Source, Attempt: n, Wait: wait, Err: err})
-	})
+	if early != nil {
+		select {
+		case <-early.done:
+		case <-ctx.Done():
+			res.Err = fmt.Errorf("%w: %w", errInterrupted, context.Cause(ctx))
+			return res
+		}
+		for _, ev := range early.retries {
+			m.emit(ev)
+		}
+		tags, err = early.tags, early.err
+	} else {
+		tags, err = m.listTags(ctx, index, e, src, m.emit)
+	}
 	if err != nil {
 		res.Err = fmt.Errorf("list tags of %s: %w", src, err)
 		return res

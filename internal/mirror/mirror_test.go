@@ -224,3 +224,25 @@ func isStatusErr(err error, code int) bool {
 	var te *transport.Error
 	return errors.As(err, &te) && te.StatusCode == code
 }
+
+// TestChainedEntries: tag lists are fetched ahead of an entry's turn, but
+// an entry whose source an earlier entry writes to is listed in its turn,
+// so a chain a -> b -> c carries a new tag all the way in one run.
+func TestChainedEntries(t *testing.T) {
+	isolate(t)
+	reg := testenv.StartSyncRegistry(t)
+	p := testenv.PushImage(t, reg.Host, "a", "v1", image(t, 77))
+	entries := []mirror.Entry{
+		{Source: reg.Host + "/a", Destination: reg.Host + "/b"},
+		{Source: reg.Host + "/b", Destination: reg.Host + "/c"},
+	}
+	res := run(t, entries)
+	for i, r := range res {
+		if r.Err != nil || len(r.Tags) != 1 || r.Tags[0].Status != mirror.StatusCopied {
+			t.Errorf("entry %d: %+v", i, r)
+		}
+	}
+	if got := digestOf(t, reg.Host, "c", "v1"); got != p.Digest.String() {
+		t.Errorf("c:v1 = %q, want %s", got, p.Digest)
+	}
+}
