@@ -20,6 +20,7 @@ require (
 	github.com/docker/docker-credential-helpers v0.9.9
 	github.com/fluxcd/pkg/envsubst v1.8.0
 	github.com/go-jose/go-jose/v4 v4.1.9
+	github.com/gofrs/flock v0.13.2
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.10
 	github.com/spiffe/go-spiffe/v2 v2.9.0
