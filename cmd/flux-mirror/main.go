@@ -22,7 +22,7 @@ func run() int {
 	defer stop()
 	cmd := cli.NewRootCommand(cli.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
 	if err := cmd.ExecuteContext(ctx); err != nil {
-		log.New(os.Stderr, false).Failuref("%s", cli.ErrorLine(err))
+		log.New(os.Stderr, false).Failuref("%s", cli.ErrorLine(cli.Interrupted(ctx, err)))
 		return 1
 	}
 	return 0

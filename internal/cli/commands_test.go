@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -31,7 +32,9 @@ func TestExportNeedsNoCluster(t *testing.T) {
 	example := filepath.Join("..", "..", "examples", "local", "mirror.yaml")
 	noteSecret("example-bearer-token", "example token file")
 
-	r := run(t, nil, "secret", "regcreds", "--export", "-f", example)
+	// A fixed clock: the written-at annotation is then the same every run.
+	clock := seams{now: func() time.Time { return time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC) }}
+	r := runSeams(t, clock, nil, "secret", "regcreds", "--export", "-f", example)
 	if r.err != nil {
 		t.Fatalf("%v\n%s", r.err, r.stderr)
 	}

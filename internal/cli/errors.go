@@ -1,6 +1,14 @@
 package cli
 
-import "strings"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+)
 
 // ErrorLine renders err on one line, so the failure is exactly one "✗" line
 // however the error was joined or wrapped.
@@ -10,4 +18,34 @@ func ErrorLine(err error) string {
 		lines[i] = strings.TrimSpace(lines[i])
 	}
 	return strings.Join(lines, "; ")
+}
+
+// Interrupted names the signal that ended ctx, when one did, in front of
+// err: without it the user reads only "context canceled". ctx is the
+// context of signal.NotifyContext, whose cause describes the signal.
+func Interrupted(ctx context.Context, err error) error {
+	cause := context.Cause(ctx)
+	if ctx.Err() == nil || cause == nil || errors.Is(cause, ctx.Err()) {
+		return err
+	}
+	name := cause.Error()
+	for _, s := range []struct {
+		sig  os.Signal
+		name string
+	}{{syscall.SIGTERM, "SIGTERM"}, {os.Interrupt, "SIGINT (Ctrl-C)"}} {
+		if name == s.sig.String()+" signal received" {
+			name = s.name
+		}
+	}
+	return fmt.Errorf("interrupted by %s: %w", name, err)
+}
+
+// afterDeadline names --timeout in an error that wctx's deadline caused,
+// when ctx (the command's) is still live: a bare "context deadline
+// exceeded" does not tell the user which knob to turn.
+func afterDeadline(ctx, wctx context.Context, timeout time.Duration, what string, err error) error {
+	if err == nil || ctx.Err() != nil || !errors.Is(wctx.Err(), context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("%s timed out after %s (--timeout; raise it if the peer is just slow): %w", what, timeout, err)
 }

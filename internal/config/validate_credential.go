@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/fluxcd/flux-mirror/api/v1beta1"
 )
@@ -20,6 +21,16 @@ var (
 		v1beta1.CredentialProviderJWTSVID,
 	}
 )
+
+// MinJWTLifetime is the shortest credential.exp accepted. A signed JWT has
+// to outlive the write (the Kubernetes API or a credential helper, up to
+// --timeout) and reach its first reader, a registry whose clock may run a
+// few seconds ahead; below ten seconds it is as good as expired when read.
+const MinJWTLifetime = 10 * time.Second
+
+// LongJWTLifetime is the credential.exp above which the commands warn: a
+// leaked token works that long, and a CronJob re-mints far more often.
+const LongJWTLifetime = 24 * time.Hour
 
 // emptyHint explains the usual cause of an empty inline secret.
 const emptyHint = "must not be empty (if it is a ${VAR} reference, the variable is set but empty)"
@@ -79,6 +90,10 @@ func validateClaims(p *problems, path string, c *v1beta1.Credential) {
 	if c.Exp != "" {
 		if signed {
 			validateDuration(p, field(path, "exp"), c.Exp, false)
+			if d, err := time.ParseDuration(c.Exp); err == nil && d > 0 && d < MinJWTLifetime {
+				p.add(field(path, "exp"), "%s is shorter than %s: the token would expire before it is read; use %s or more",
+					c.Exp, MinJWTLifetime, MinJWTLifetime)
+			}
 		} else {
 			p.add(field(path, "exp"), "only allowed with jwkPath or jwkValue, not with %s", source)
 		}
