@@ -47,5 +47,5 @@ func afterDeadline(ctx, wctx context.Context, timeout time.Duration, what string
 	if err == nil || ctx.Err() != nil || !errors.Is(wctx.Err(), context.DeadlineExceeded) {
 		return err
 	}
-	return fmt.Errorf("%s timed out after %s (--timeout; raise it if the peer is just slow): %w", what, timeout, err)
+	return fmt.Errorf("%s timed out after %s (--timeout): %w", what, timeout, err)
 }

@@ -188,7 +188,7 @@ func TestSecretNameOutsideTheRole(t *testing.T) {
 	cfg := mirrorConfig(t, "- host: ghcr.io\n  credential:\n    value: "+randomSecret(t, "role-token")+"\n")
 	r := run(t, nil, "secret", "other-creds", "-f", cfg, "--kubeconfig", kubeconfig(t, "alice", ns))
 	wantRefused(t, r, ns, "get secret "+ns+"/other-creds: permission denied",
-		`add "other-creds" to resourceNames of the get/update rule of the Role bound to it, flux-mirror-secret`)
+		`add "other-creds" to resourceNames of the get/update rule of its Role (flux-mirror-secret in examples/cluster/rbac.yaml)`)
 	if _, err := os.Stat(filepath.Join("..", "..", "examples", "cluster", "rbac.yaml")); err != nil {
 		t.Errorf("the message points at a Role example that is gone: %v", err)
 	}

@@ -170,10 +170,10 @@ func (c *SecretClient) explain(verb, name string, err error) error {
 	switch {
 	case apierrors.IsForbidden(err) && verb == "create":
 		return fmt.Errorf("%s secret %s: permission denied: %w (the identity needs create on secrets in namespace %q: "+
-			"the create rule of the Role bound to it, flux-mirror-secret in examples/cluster/rbac.yaml)", verb, ref, err, c.namespace)
+			"the create rule of its Role (flux-mirror-secret in examples/cluster/rbac.yaml), or bind that Role to it if it has none)", verb, ref, err, c.namespace)
 	case apierrors.IsForbidden(err):
 		return fmt.Errorf("%s secret %s: permission denied: %w (the identity needs get and update on the Secret %q in namespace %q: "+
-			"add %q to resourceNames of the get/update rule of the Role bound to it, flux-mirror-secret in examples/cluster/rbac.yaml)",
+			"add %q to resourceNames of the get/update rule of its Role (flux-mirror-secret in examples/cluster/rbac.yaml), or bind that Role to it if it has none)",
 			verb, ref, err, name, c.namespace, name)
 	case apierrors.IsUnauthorized(err):
 		return fmt.Errorf("%s secret %s: not authenticated: %w (check the kubeconfig credentials or the pod's ServiceAccount token)", verb, ref, err)
