@@ -24,8 +24,10 @@ func ErrorLine(err error) string {
 // err: without it the user reads only "context canceled". ctx is the
 // context of signal.NotifyContext, whose cause describes the signal.
 func Interrupted(ctx context.Context, err error) error {
+	// A plain cancel's cause is ctx.Err() itself; a signal's is its own
+	// error (which still matches context.Canceled with errors.Is).
 	cause := context.Cause(ctx)
-	if ctx.Err() == nil || cause == nil || errors.Is(cause, ctx.Err()) {
+	if ctx.Err() == nil || cause == nil || cause == ctx.Err() {
 		return err
 	}
 	name := cause.Error()
