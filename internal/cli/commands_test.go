@@ -47,6 +47,30 @@ func TestExportNeedsNoCluster(t *testing.T) {
 	}
 }
 
+// TestExportStampsTheExpiry exports a Secret holding a token whose expiry
+// is known: the annotations name it and its host. A clock a minute before
+// that expiry gets a warning instead.
+func TestExportStampsTheExpiry(t *testing.T) {
+	cfg := filepath.Join("testdata", "expiring", "mirror.yaml")
+	noteSecret("golden-password", "expiring example password")
+	at := func(ts string) seams {
+		now, err := time.Parse(time.RFC3339, ts)
+		must(t, err)
+		return seams{now: func() time.Time { return now }}
+	}
+	r := runSeams(t, at("2026-11-30T08:00:00Z"), nil, "secret", "regcreds", "--export", "-n", "flux-system", "-f", cfg)
+	if r.err != nil {
+		t.Fatalf("%v\n%s", r.err, r.stderr)
+	}
+	golden(t, "export-expiring.yaml", r.stdout)
+	golden(t, "export-expiring.stderr", r.stderr)
+
+	r = runSeams(t, at("2027-01-15T07:59:00Z"), nil, "secret", "regcreds", "--export", "-f", cfg)
+	if r.err != nil || !strings.Contains(r.stderr, "⚠️ ghcr.io: the credential expires at 2027-01-15T08:00:00Z, 1m0s after the Secret is written") {
+		t.Fatalf("no warning for a credential expiring a minute after the write:\n%s", r.stderr)
+	}
+}
+
 func TestExportFromStdin(t *testing.T) {
 	noteSecret("stdin-token-5b2e", "stdin value")
 	cfg := header + "hosts:\n- host: ghcr.io\n  username: bot\n  credential:\n    value: stdin-token-5b2e\n"

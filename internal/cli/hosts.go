@@ -115,7 +115,7 @@ func (o *rootOptions) resolve(ctx context.Context, root string, hosts []v1beta1.
 		return nil, err
 	}
 	for _, c := range creds {
-		l.Generatef("%s: %s", c.Host, describe(c))
+		l.Generatef("%s: %s", c.Host, describe(c, o.now()))
 	}
 	return creds, nil
 }
@@ -175,13 +175,14 @@ func hostList(hosts []v1beta1.Host) string {
 	return "it has " + strings.Join(names, ", ")
 }
 
-// describe says what a credential is without showing it.
-func describe(c credential.Credential) string {
+// describe says what a credential is, and how long it lives from now,
+// without showing it.
+func describe(c credential.Credential, now time.Time) string {
 	if c.ExpiresAt.IsZero() {
 		return kind(c) + ", expiry unknown"
 	}
 	return fmt.Sprintf("%s, expires %s (in %s)", kind(c), c.ExpiresAt.UTC().Format(time.RFC3339),
-		time.Until(c.ExpiresAt).Round(time.Second))
+		c.ExpiresAt.Sub(now).Round(time.Second))
 }
 
 // kind names a credential's shape without its secret.
