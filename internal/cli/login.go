@@ -35,7 +35,9 @@ helper when it is installed, as docker login does. A bearer token always goes
 into config.json as registrytoken: credential helpers only keep pairs.
 
 Every credential is minted before anything is stored; if a host fails,
-nothing is stored. Other entries and settings of the Docker config are kept.`,
+nothing is stored. Other entries and settings of the Docker config are kept.
+Concurrent runs take turns through a lock file beside config.json
+(config.json.lock), so none loses another's entries.`,
 		Example: `  # Store every host of the default config in ~/.docker (or $DOCKER_CONFIG)
   flux-mirror login
 
