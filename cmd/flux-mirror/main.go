@@ -21,5 +21,5 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cmd := cli.NewRootCommand(cli.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
-	return cli.Exit(cmd.ExecuteContext(ctx), os.Stderr)
+	return cli.Exit(cli.Interrupted(ctx, cmd.ExecuteContext(ctx)), os.Stderr)
 }

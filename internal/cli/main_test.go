@@ -88,11 +88,18 @@ func run(t *testing.T, stdin io.Reader, args ...string) result {
 // inject an HTTP client (a dialer to a fake, a test CA).
 func runWith(t *testing.T, opts credential.Options, stdin io.Reader, args ...string) result {
 	t.Helper()
+	return runSeams(t, seams{credentials: opts}, stdin, args...)
+}
+
+// runSeams is run with every seam the tests may set (credential options,
+// clock).
+func runSeams(t *testing.T, s seams, stdin io.Reader, args ...string) result {
+	t.Helper()
 	if stdin == nil {
 		stdin = strings.NewReader("")
 	}
 	var stdout, stderr bytes.Buffer
-	cmd := newRootCommand(IOStreams{In: stdin, Out: &stdout, ErrOut: &stderr}, opts)
+	cmd := newRootCommand(IOStreams{In: stdin, Out: &stdout, ErrOut: &stderr}, s)
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(context.Background())
 	code := Exit(err, &stderr)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/fluxcd/flux-mirror/api/v1beta1"
 )
@@ -30,6 +31,16 @@ func addEmpty(p *problems, path string) {
 	}
 	p.add(path, "must not be empty")
 }
+
+// MinJWTLifetime is the shortest credential.exp accepted. A signed JWT has
+// to outlive the write (the Kubernetes API or a credential helper, up to
+// --timeout) and reach its first reader, a registry whose clock may run a
+// few seconds ahead; below ten seconds it is as good as expired when read.
+const MinJWTLifetime = 10 * time.Second
+
+// LongJWTLifetime is the credential.exp above which the commands warn: a
+// leaked token works that long, and a CronJob re-mints far more often.
+const LongJWTLifetime = 24 * time.Hour
 
 // validateCredential checks a token source and the claims that go with it.
 // Messages never include Value or JWKValue.
@@ -86,6 +97,10 @@ func validateClaims(p *problems, path string, c *v1beta1.Credential) {
 	if c.Exp != "" {
 		if signed {
 			validateDuration(p, field(path, "exp"), c.Exp, false)
+			if d, err := time.ParseDuration(c.Exp); err == nil && d > 0 && d < MinJWTLifetime {
+				p.add(field(path, "exp"), "is shorter than %s: the token would expire before it is read; use %s or more",
+					MinJWTLifetime, MinJWTLifetime)
+			}
 		} else {
 			p.add(field(path, "exp"), "only allowed with jwkPath or jwkValue, not with %s", safe(source))
 		}

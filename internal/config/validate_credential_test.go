@@ -58,6 +58,9 @@ func TestValidateClaims(t *testing.T) {
 		{"exp not a duration", credentialDoc(jwkSource + ", exp: 5"), "hosts[0].credential.exp: not a duration"},
 		{"exp zero", credentialDoc(jwkSource + ", exp: 0s"), "hosts[0].credential.exp: must be greater than zero"},
 		{"exp negative", credentialDoc(jwkSource + ", exp: -1m"), "hosts[0].credential.exp: must be greater than zero"},
+		{"exp too short", credentialDoc(jwkSource + ", exp: 1ns"), "hosts[0].credential.exp: is shorter than 10s"},
+		{"exp just long enough", credentialDoc(jwkSource + ", exp: 10s"), ""},
+		{"exp of years is valid (the commands warn)", credentialDoc(jwkSource + ", exp: 2562047h"), ""},
 	})
 }
 
