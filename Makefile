@@ -9,7 +9,10 @@ BIN := bin/flux-mirror
 
 IMAGE ?= ghcr.io/fluxcd/flux-mirror
 
-.PHONY: build test testenv bench bench-sync vet image fuzz
+# Packages whose tests need no peer: the quick inner loop.
+UNIT_PKGS := ./api/... ./internal/selector ./internal/config ./internal/dockerconfig ./internal/jwk ./internal/cloudhost
+
+.PHONY: build test unit testenv bench bench-sync vet image fuzz
 
 build: ## Build the stripped binary into bin/.
 	CGO_ENABLED=0 go build -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/flux-mirror
@@ -22,6 +25,9 @@ test: testenv ## Run every test, the integration tests against real peers includ
 	# -mod=mod: the module replaces flux-mirror with ../.., whose requirements
 	# may move ahead of this go.mod between tidies.
 	cd test/consumers && FLUX_MIRROR_TESTENV_BIN="$$(../../hack/testenv.sh)" go test -mod=mod -count=1 ./...
+
+unit: ## Run the tests that need no peer (seconds; no testenv).
+	go test -count=1 $(UNIT_PKGS)
 
 vet:
 	go vet ./...
