@@ -31,6 +31,9 @@ type TokenAuth struct {
 	Service string
 	// JWKS is the path of a JWK set holding the public verification keys.
 	JWKS string
+	// Realm is the token service's URL in the registry's challenge; empty
+	// means /token on the registry's own address (StartRegistryWith only).
+	Realm string
 }
 
 // Tool returns the path of a peer that hack/testenv.sh builds into

@@ -106,10 +106,12 @@ type RegistryOptions struct {
 	// TLS, when set, serves HTTPS.
 	TLS *RegistryTLS
 	// RedirectURL, when set, makes blob downloads redirect to this base URL
-	// plus the blob's storage path (the storage redirect middleware), as
-	// registries redirect to a storage service or CDN. Serve the files of
-	// StorageDir there.
+	// plus the blob's path under the storage root (the storage redirect
+	// middleware), as registries redirect to a storage service or CDN.
 	RedirectURL string
+	// StorageDir is the storage root; empty means a directory of the test.
+	// Set it to serve the blobs elsewhere before the registry starts.
+	StorageDir string
 }
 
 // RegistryTLS is a registry's serving certificate and, for mutual TLS, the
@@ -125,9 +127,13 @@ type RegistryTLS struct {
 // loopback port. It stops when the test ends.
 func StartRegistryWith(t testing.TB, o RegistryOptions) *Registry {
 	t.Helper()
-	bin, env := Tool(t, "registry"), []string{"OTEL_TRACES_EXPORTER=none"}
+	var bin string
+	var env []string
 	if o.Debian {
-		bin, env = SystemTool(t, "docker-registry", "docker-registry"), nil
+		bin = SystemTool(t, "docker-registry", "docker-registry")
+	} else {
+		// Tracing is on by default in v3; there is no collector here.
+		bin, env = Tool(t, "registry"), []string{"OTEL_TRACES_EXPORTER=none"}
 	}
 	dir := t.TempDir()
 	ports, err := freePorts(1)
@@ -149,10 +155,6 @@ func StartRegistryWith(t testing.TB, o RegistryOptions) *Registry {
 	return r
 }
 
-// StorageDir is the registry's filesystem storage root; blobs are under
-// docker/registry/v2/blobs.
-func (r *Registry) StorageDir() string { return filepath.Join(r.Dir, "data") }
-
 // LogLines returns the registry's whole log so far, access log lines
 // included ("GET /v2/… HTTP/1.1" 200 …); a line is written when its request
 // completes.
@@ -168,6 +170,10 @@ func (r *Registry) LogLines(t testing.TB) []string {
 // registryConfig writes o's files into r.Dir and returns the config.
 func registryConfig(t testing.TB, r *Registry, o RegistryOptions) string {
 	t.Helper()
+	storage := o.StorageDir
+	if storage == "" {
+		storage = filepath.Join(r.Dir, "data")
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `version: 0.1
 log:
@@ -183,7 +189,7 @@ storage:
 http:
   addr: %s
   secret: flux-mirror-test-not-secret
-`, r.StorageDir(), r.Host)
+`, storage, r.Host)
 	scheme := "http"
 	if o.TLS != nil {
 		scheme = "https"
@@ -200,8 +206,12 @@ http:
 		htpasswd := writeHtpasswd(t, r.Dir, o.User, o.Password)
 		fmt.Fprintf(&b, "auth:\n  htpasswd:\n    realm: flux-mirror-test\n    path: %s\n", htpasswd)
 	case o.Token != nil:
-		fmt.Fprintf(&b, "auth:\n  token:\n    realm: %s://%s/token\n    service: %q\n    issuer: %q\n    jwks: %s\n",
-			scheme, r.Host, o.Token.Service, o.Token.Issuer, o.Token.JWKS)
+		realm := o.Token.Realm
+		if realm == "" {
+			realm = scheme + "://" + r.Host + "/token"
+		}
+		fmt.Fprintf(&b, "auth:\n  token:\n    realm: %s\n    service: %q\n    issuer: %q\n    jwks: %s\n",
+			realm, o.Token.Service, o.Token.Issuer, o.Token.JWKS)
 	}
 	if o.RedirectURL != "" {
 		fmt.Fprintf(&b, "middleware:\n  storage:\n    - name: redirect\n      options:\n        baseurl: %s\n", o.RedirectURL)
