@@ -1,0 +1,91 @@
+package registry
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/fluxcd/flux-mirror/api/v1beta1"
+	"github.com/fluxcd/flux-mirror/internal/testenv"
+)
+
+// TestMaxChunkSizeThroughProxy: behind nginx with client_max_body_size 1m,
+// a 3 MiB layer is refused with an error that names the setting, and with
+// maxChunkSize 512 it goes up as PATCHes of at most 512 KiB, each with a
+// Content-Range, and reads back with the same digests.
+func TestMaxChunkSizeThroughProxy(t *testing.T) {
+	reg := testenv.StartRegistryWith(t, testenv.RegistryOptions{Debian: true})
+	img := randomImage(t, 1, 3<<20)
+
+	t.Run("without maxChunkSize", func(t *testing.T) {
+		proxy := testenv.StartNginxProxy(t, "http://"+reg.Host, testenv.NginxOptions{MaxBodySize: "1m"})
+		r, _ := newRegistries(t, t.TempDir())
+		err := push(proxy.Host+"/demo/big:v1", img, r.RemoteOptions())
+		if err == nil || !strings.Contains(err.Error(), "maxChunkSize") || !strings.Contains(err.Error(), proxy.Host) {
+			t.Fatalf("err = %v, want one naming maxChunkSize and %s", err, proxy.Host)
+		}
+		t.Logf("without maxChunkSize: %v", err)
+	})
+
+	t.Run("with maxChunkSize 512", func(t *testing.T) {
+		// A proxy of its own: nginx logs a refused request only when
+		// the client has gone, which may be after this test started.
+		proxy := testenv.StartNginxProxy(t, "http://"+reg.Host, testenv.NginxOptions{MaxBodySize: "1m"})
+		r, log := newRegistries(t, t.TempDir(), v1beta1.Host{Host: proxy.Host, MaxChunkSize: ptr(int64(512))})
+		ref := proxy.Host + "/demo/big:v2"
+		if err := push(ref, img, r.RemoteOptions()); err != nil {
+			t.Fatalf("push: %v", err)
+		}
+		got, err := pull(ref, r.RemoteOptions())
+		if err != nil {
+			t.Fatalf("pull: %v", err)
+		}
+		if want, _ := img.Digest(); got != want {
+			t.Fatalf("pulled %s, pushed %s", got, want)
+		}
+		patches := checkPatches(t, proxy.AccessLog(t), 512<<10)
+		// 3 MiB of layer in 512 KiB chunks is at least 6 PATCHes.
+		if patches < 6 {
+			t.Errorf("%d PATCHes through the proxy, want at least 6", patches)
+		}
+		if log.count("chunks of at most 524288 bytes") == 0 {
+			t.Errorf("no chunked upload logged: %v", log.lines)
+		}
+	})
+}
+
+var patchLine = regexp.MustCompile(`^PATCH ([^? ]+)\S* (\d+) auth=\S+ range=(\d+)-(\d+) length=(\d+)$`)
+
+// checkPatches checks that every PATCH in an nginx access log was accepted,
+// carried a Content-Range matching its length of at most max bytes, and
+// that the ranges of each upload (uploads run in parallel) follow on; it
+// returns how many there were.
+func checkPatches(t *testing.T, lines []string, max int64) int {
+	t.Helper()
+	n := 0
+	next := map[string]int64{} // by upload path
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "PATCH ") {
+			continue
+		}
+		m := patchLine.FindStringSubmatch(l)
+		if m == nil {
+			t.Errorf("PATCH without a range: %s", l)
+			continue
+		}
+		upload := m[1]
+		start, _ := strconv.ParseInt(m[3], 10, 64)
+		end, _ := strconv.ParseInt(m[4], 10, 64)
+		length, _ := strconv.ParseInt(m[5], 10, 64)
+		if m[2] != "202" || end-start+1 != length || length > max {
+			t.Errorf("bad chunk: %s", l)
+		}
+		if start != next[upload] {
+			t.Errorf("chunk starts at %d, want %d: %s", start, next[upload], l)
+		}
+		next[upload] = end + 1
+		n++
+	}
+	return n
+}
