@@ -1,0 +1,80 @@
+package registry
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/fluxcd/flux-mirror/api/v1beta1"
+	"github.com/fluxcd/flux-mirror/internal/testenv"
+)
+
+// redirectingRegistry starts nginx serving a storage directory and a
+// registry on that storage whose blob downloads redirect to nginx: the same
+// name (127.0.0.1) on another port, where Go's client would forward a header
+// it was given.
+func redirectingRegistry(t *testing.T, o testenv.RegistryOptions) (*testenv.Registry, *testenv.Nginx) {
+	t.Helper()
+	o.StorageDir = t.TempDir()
+	storage := testenv.StartNginxStatic(t, o.StorageDir, testenv.NginxOptions{})
+	o.RedirectURL = "http://" + storage.Host
+	return testenv.StartRegistryWith(t, o), storage
+}
+
+// checkRedirectedBlobs fails the test unless the storage server served
+// blobs, and none of its requests carried an Authorization header.
+func checkRedirectedBlobs(t *testing.T, storage *testenv.Nginx, min int) {
+	t.Helper()
+	served := 0
+	for _, l := range storage.AccessLog(t) {
+		if !strings.HasPrefix(l, "GET ") {
+			continue
+		}
+		if !strings.Contains(l, " 200 ") {
+			t.Errorf("storage did not serve: %s", l)
+		}
+		if !strings.Contains(l, "auth=none") {
+			t.Errorf("a redirected blob request carried the registry's credential: %s", l)
+		}
+		served++
+	}
+	if served < min {
+		t.Fatalf("storage served %d blobs, want at least %d: the registry did not redirect", served, min)
+	}
+}
+
+// TestRedirectCarriesNoCredential: a registry that redirects blob downloads
+// to another port gets its credential, the redirected requests do not.
+func TestRedirectCarriesNoCredential(t *testing.T) {
+	t.Run("username challenge", func(t *testing.T) {
+		const user, password = "carol", "redirect-test-password"
+		reg, storage := redirectingRegistry(t, testenv.RegistryOptions{Debian: true, User: user, Password: password})
+		r, _ := newRegistries(t, t.TempDir(), v1beta1.Host{
+			Host: reg.Host, Username: user, Credential: &v1beta1.Credential{Value: ptr(password)},
+		})
+		// Both layers come from the storage server.
+		roundTrip(t, reg.Host+"/demo/app:v1", r.RemoteOptions())
+		checkRedirectedBlobs(t, storage, 2)
+		checkLogShowsAuth(t, storage)
+	})
+}
+
+// checkLogShowsAuth proves that the storage server's log would show a
+// credential: a request with an Authorization header is logged as such.
+func checkLogShowsAuth(t *testing.T, storage *testenv.Nginx) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, "http://"+storage.Host+"/probe", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer probe")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	lines := storage.AccessLog(t)
+	if last := lines[len(lines)-1]; !strings.Contains(last, "/probe") || !strings.Contains(last, "auth=present") {
+		t.Fatalf("the storage log does not show a credential it was sent: %s", last)
+	}
+}
