@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,9 +21,6 @@ type NginxOptions struct {
 	LimitRate string
 	// TLS serves HTTPS with this certificate and key; nil serves HTTP.
 	TLS *NginxTLS
-	// Routes sends the paths under each prefix to another upstream (for
-	// StartNginxProxy), such as a token service beside a registry.
-	Routes map[string]string
 }
 
 // NginxTLS is nginx's serving certificate.
@@ -135,26 +131,12 @@ http {
       %s
       %s
     }
-%s  }
+  }
 }
 `, filepath.Join(n.Dir, "nginx.pid"), filepath.Join(n.Dir, "logs", "error.log"),
 		filepath.Join(n.Dir, "logs", "access.log"),
 		tmp("body"), tmp("proxy"), tmp("fastcgi"), tmp("uwsgi"), tmp("scgi"),
-		listen, tlsLines, maxBody, location, rate, routes(o.Routes))
-}
-
-// routes returns a proxy location per prefix, in a stable order.
-func routes(r map[string]string) string {
-	prefixes := make([]string, 0, len(r))
-	for p := range r {
-		prefixes = append(prefixes, p)
-	}
-	sort.Strings(prefixes)
-	var b strings.Builder
-	for _, p := range prefixes {
-		fmt.Fprintf(&b, "    location %s {\n      proxy_pass %s;\n      proxy_set_header Host $http_host;\n    }\n", p, r[p])
-	}
-	return b.String()
+		listen, tlsLines, maxBody, location, rate)
 }
 
 // AccessLog returns nginx's access log lines so far: method, URI, status,
