@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"bytes"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -88,4 +90,50 @@ func checkPatches(t *testing.T, lines []string, max int64) int {
 		n++
 	}
 	return n
+}
+
+// TestChunkOutOfOrder: a registry that answers 416 to a chunk (its upload
+// is further along than the chunk's start) gives an error that says so and
+// names the host. Distribution v3 checks the range; 2.8 does not.
+func TestChunkOutOfOrder(t *testing.T) {
+	reg := testenv.StartRegistryWith(t, testenv.RegistryOptions{})
+	r, _ := newRegistries(t, t.TempDir(), v1beta1.Host{Host: reg.Host, MaxChunkSize: ptr(int64(1))})
+	client := &http.Client{Transport: r.rt}
+	do := func(method, url string, body []byte, header map[string]string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(method, url, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	start := do(http.MethodPost, "http://"+reg.Host+"/v2/demo/app/blobs/uploads/", nil, nil)
+	first, _ := nextLocation(start)
+	// 10 bytes already in the upload, sent as one chunk by hand.
+	resp := do(http.MethodPatch, first.String(), make([]byte, 10), map[string]string{"Content-Range": "0-9"})
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("first chunk: %s", resp.Status)
+	}
+	next, _ := nextLocation(resp)
+	// The chunked upload starts again at 0.
+	req, err := http.NewRequest(http.MethodPatch, next.String(), bytes.NewReader(make([]byte, 3000)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = r.rt.RoundTrip(req)
+	if err == nil {
+		resp.Body.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), "416") || !strings.Contains(err.Error(), reg.Host) {
+		t.Fatalf("err = %v, want a 416 error naming %s", err, reg.Host)
+	}
+	t.Logf("out of order: %v", err)
 }
