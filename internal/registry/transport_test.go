@@ -65,6 +65,7 @@ func TestKeychainDecides(t *testing.T) {
 		{Host: "bearer.example:5000", Credential: &v1beta1.Credential{Value: ptr("t")}},
 		{Host: "docker.io", Username: "hub", Credential: &v1beta1.Credential{Value: ptr("hub-p")}},
 		{Host: "chunks.example", MaxChunkSize: ptr(int64(64))},
+		{Host: "123456789012.dkr.ecr.eu-west-1.amazonaws.com", Provider: v1beta1.RegistryProviderECR},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -72,6 +73,13 @@ func TestKeychainDecides(t *testing.T) {
 	defer r.Close()
 	fromDockerConfig := authn.FromConfig(authn.AuthConfig{Username: "docker-config"})
 	kc := keychain{r: r, fallback: staticKeychain{fromDockerConfig}}
+	// A registry provider's login is a username and password for the
+	// challenge; asking for it would call the cloud, so only its kind is
+	// checked.
+	ecr, err := kc.ResolveContext(context.Background(), name.MustParseReference("123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:v1").Context())
+	if _, ok := ecr.(*passwordAuth); err != nil || !ok {
+		t.Errorf("ecr host: got %T, %v; want the password authenticator", ecr, err)
+	}
 	for _, tc := range []struct {
 		registry string
 		want     string // username, "anonymous" or "docker-config"
