@@ -21,13 +21,13 @@ func TestUsernameChallenge(t *testing.T) {
 			const user, password = "alice", "s3cret-password-for-alice"
 			reg := testenv.StartRegistryWith(t, testenv.RegistryOptions{Debian: debian, User: user, Password: password})
 			r, _ := newRegistries(t, t.TempDir(), v1beta1.Host{
-				Host: reg.Host, Username: user, Credential: &v1beta1.Credential{Value: ptr(password)},
+				Host: reg.Host, Username: user, Credential: &v1beta1.Credential{Value: new(password)},
 			})
 			roundTrip(t, reg.Host+"/demo/app:v1", r.RemoteOptions())
 
 			wrong := "wrong-password-not-to-be-printed"
 			bad, _ := newRegistries(t, t.TempDir(), v1beta1.Host{
-				Host: reg.Host, Username: user, Credential: &v1beta1.Credential{Value: ptr(wrong)},
+				Host: reg.Host, Username: user, Credential: &v1beta1.Credential{Value: new(wrong)},
 			})
 			err := push(reg.Host+"/demo/app:v2", randomImage(t, 1, 1024), bad.RemoteOptions())
 			if err == nil || !strings.Contains(err.Error(), reg.Host) {
@@ -59,7 +59,7 @@ func TestDockerConfigForUnlistedHost(t *testing.T) {
 	t.Setenv("PATH", filepath.Dir(pass.Helper)+":"+os.Getenv("PATH"))
 
 	// A listed host elsewhere does not change the lookup of this one.
-	other := v1beta1.Host{Host: "other.registry.invalid", Username: "x", Credential: &v1beta1.Credential{Value: ptr("y")}}
+	other := v1beta1.Host{Host: "other.registry.invalid", Username: "x", Credential: &v1beta1.Credential{Value: new("y")}}
 	r, _ := newRegistries(t, t.TempDir(), other)
 	roundTrip(t, reg.Host+"/demo/app:v1", r.RemoteOptions())
 

@@ -119,7 +119,7 @@ func TestChunkedUploadMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, _ := newRegistries(t, t.TempDir(), v1beta1.Host{Host: proxy.Host, MaxChunkSize: ptr(int64(chunkKiB))})
+	r, _ := newRegistries(t, t.TempDir(), v1beta1.Host{Host: proxy.Host, MaxChunkSize: new(int64(chunkKiB))})
 	ref := proxy.Host + "/demo/huge:v1"
 
 	runtime.GC()

@@ -14,6 +14,7 @@ import (
 )
 
 func TestRenewAt(t *testing.T) {
+	t.Parallel()
 	start := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name     string
@@ -75,6 +76,7 @@ func countingMinter(clock *fakeClock, lifetime time.Duration, release <-chan str
 // TestMinterOneMintInFlight: many concurrent first uses mint once; the
 // credential is reused until its renewal time and minted again after it.
 func TestMinterOneMintInFlight(t *testing.T) {
+	t.Parallel()
 	clock := &fakeClock{now: time.Now()}
 	release := make(chan struct{})
 	m, calls := countingMinter(clock, time.Minute, release)
@@ -115,6 +117,7 @@ func TestMinterOneMintInFlight(t *testing.T) {
 // TestMinterWaiterCancelled: a caller whose context ends stops waiting, and
 // the mint it started still completes for the others.
 func TestMinterWaiterCancelled(t *testing.T) {
+	t.Parallel()
 	clock := &fakeClock{now: time.Now()}
 	release := make(chan struct{})
 	m, _ := countingMinter(clock, time.Minute, release)
@@ -131,6 +134,7 @@ func TestMinterWaiterCancelled(t *testing.T) {
 
 // TestMinterErrorNotCached: a failed mint is tried again on next use.
 func TestMinterErrorNotCached(t *testing.T) {
+	t.Parallel()
 	var calls atomic.Int32
 	m := &minter{
 		host: v1beta1.Host{Host: "r.example"},

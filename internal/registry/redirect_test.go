@@ -50,7 +50,7 @@ func TestRedirectCarriesNoCredential(t *testing.T) {
 		const user, password = "carol", "redirect-test-password"
 		reg, storage := redirectingRegistry(t, testenv.RegistryOptions{Debian: true, User: user, Password: password})
 		r, _ := newRegistries(t, t.TempDir(), v1beta1.Host{
-			Host: reg.Host, Username: user, Credential: &v1beta1.Credential{Value: ptr(password)},
+			Host: reg.Host, Username: user, Credential: &v1beta1.Credential{Value: new(password)},
 		})
 		// Both layers come from the storage server.
 		roundTrip(t, reg.Host+"/demo/app:v1", r.RemoteOptions())

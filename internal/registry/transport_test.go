@@ -14,6 +14,7 @@ import (
 // TestDropRedirectedAuth: the header a hop carried is dropped when a
 // redirect leaves its host and port, and kept otherwise.
 func TestDropRedirectedAuth(t *testing.T) {
+	t.Parallel()
 	hop := func(from, to, fromAuth, toAuth string) *http.Request {
 		prev, _ := http.NewRequest(http.MethodGet, from, nil)
 		if fromAuth != "" {
@@ -60,11 +61,12 @@ func TestDropRedirectedAuth(t *testing.T) {
 // token), and every other host, including a listed one without a
 // credential, asks the Docker config.
 func TestKeychainDecides(t *testing.T) {
+	t.Parallel()
 	r, err := New(context.Background(), Options{Root: t.TempDir(), Hosts: []v1beta1.Host{
-		{Host: "user.example", Username: "u", Credential: &v1beta1.Credential{Value: ptr("p")}},
-		{Host: "bearer.example:5000", Credential: &v1beta1.Credential{Value: ptr("t")}},
-		{Host: "docker.io", Username: "hub", Credential: &v1beta1.Credential{Value: ptr("hub-p")}},
-		{Host: "chunks.example", MaxChunkSize: ptr(int64(64))},
+		{Host: "user.example", Username: "u", Credential: &v1beta1.Credential{Value: new("p")}},
+		{Host: "bearer.example:5000", Credential: &v1beta1.Credential{Value: new("t")}},
+		{Host: "docker.io", Username: "hub", Credential: &v1beta1.Credential{Value: new("hub-p")}},
+		{Host: "chunks.example", MaxChunkSize: new(int64(64))},
 		{Host: "123456789012.dkr.ecr.eu-west-1.amazonaws.com", Provider: v1beta1.RegistryProviderECR},
 	}})
 	if err != nil {
