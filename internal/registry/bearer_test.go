@@ -1,9 +1,13 @@
 package registry
 
 import (
+	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
@@ -34,6 +38,10 @@ func TestBearerStamped(t *testing.T) {
 		t.Fatalf("push with an untrusted token: err = %v, want an error naming %s", err, reg.Host)
 	}
 	assertNoSecret(t, err, untrusted, tok)
+	var terr *transport.Error
+	if !errors.As(err, &terr) || terr.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the registry's 401 is not in the error chain: %#v", err)
+	}
 	t.Logf("untrusted token: %v", err)
 }
 

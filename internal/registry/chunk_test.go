@@ -46,11 +46,8 @@ func TestMaxChunkSizeThroughProxy(t *testing.T) {
 		if want, _ := img.Digest(); got != want {
 			t.Fatalf("pulled %s, pushed %s", got, want)
 		}
-		patches := checkPatches(t, proxy.AccessLog(t), 512<<10)
 		// 3 MiB of layer in 512 KiB chunks is at least 6 PATCHes.
-		if patches < 6 {
-			t.Errorf("%d PATCHes through the proxy, want at least 6", patches)
-		}
+		checkPatches(t, proxy, 512<<10, 6)
 		if log.count("chunks of at most 524288 bytes") == 0 {
 			t.Errorf("no chunked upload logged: %v", log.lines)
 		}
@@ -59,12 +56,17 @@ func TestMaxChunkSizeThroughProxy(t *testing.T) {
 
 var patchLine = regexp.MustCompile(`^PATCH ([^? ]+)\S* (\d+) auth=\S+ range=(\d+)-(\d+) length=(\d+)$`)
 
-// checkPatches checks that every PATCH in an nginx access log was accepted,
-// carried a Content-Range matching its length of at most max bytes, and
-// that the ranges of each upload (uploads run in parallel) follow on; it
-// returns how many there were.
-func checkPatches(t *testing.T, lines []string, max int64) int {
+// checkPatches checks that nginx's access log holds at least min PATCHes,
+// each accepted and carrying a Content-Range matching its length of at most
+// max bytes, and that the ranges of each upload (uploads run in parallel)
+// follow on.
+func checkPatches(t *testing.T, proxy *testenv.Nginx, max int64, min int) {
 	t.Helper()
+	var lines []string
+	settledLog(t, proxy, func(l []string) bool {
+		lines = l
+		return strings.Count(strings.Join(l, "\n"), "PATCH ") >= min
+	})
 	n := 0
 	next := map[string]int64{} // by upload path
 	for _, l := range lines {
@@ -89,7 +91,9 @@ func checkPatches(t *testing.T, lines []string, max int64) int {
 		next[upload] = end + 1
 		n++
 	}
-	return n
+	if n < min {
+		t.Errorf("%d PATCHes through the proxy, want at least %d", n, min)
+	}
 }
 
 // TestChunkOutOfOrder: a registry that answers 416 to a chunk (its upload

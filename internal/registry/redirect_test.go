@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
@@ -25,21 +26,26 @@ func redirectingRegistry(t *testing.T, o testenv.RegistryOptions) (*testenv.Regi
 // blobs, and none of its requests carried an Authorization header.
 func checkRedirectedBlobs(t *testing.T, storage *testenv.Nginx, min int) {
 	t.Helper()
-	served := 0
-	for _, l := range storage.AccessLog(t) {
-		if !strings.HasPrefix(l, "GET ") {
-			continue
+	var gets []string
+	settledLog(t, storage, func(lines []string) bool {
+		gets = gets[:0]
+		for _, l := range lines {
+			if strings.HasPrefix(l, "GET ") {
+				gets = append(gets, l)
+			}
 		}
+		return len(gets) >= min
+	})
+	if len(gets) < min {
+		t.Fatalf("storage served %d blobs, want at least %d: the registry did not redirect", len(gets), min)
+	}
+	for _, l := range gets {
 		if !strings.Contains(l, " 200 ") {
 			t.Errorf("storage did not serve: %s", l)
 		}
 		if !strings.Contains(l, "auth=none") {
 			t.Errorf("a redirected blob request carried the registry's credential: %s", l)
 		}
-		served++
-	}
-	if served < min {
-		t.Fatalf("storage served %d blobs, want at least %d: the registry did not redirect", served, min)
 	}
 }
 
@@ -73,8 +79,26 @@ func checkLogShowsAuth(t *testing.T, storage *testenv.Nginx) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	lines := storage.AccessLog(t)
-	if last := lines[len(lines)-1]; !strings.Contains(last, "/probe") || !strings.Contains(last, "auth=present") {
-		t.Fatalf("the storage log does not show a credential it was sent: %s", last)
+	var probe string
+	settledLog(t, storage, func(lines []string) bool {
+		for _, l := range lines {
+			if strings.Contains(l, "/probe") {
+				probe = l
+			}
+		}
+		return probe != ""
+	})
+	if !strings.Contains(probe, "auth=present") {
+		t.Fatalf("the storage log does not show a credential it was sent: %q", probe)
+	}
+}
+
+// settledLog reads nginx's access log until done accepts it, for up to 5 s:
+// nginx logs a request once it is done with it, which can be a moment after
+// the client has read the response.
+func settledLog(t *testing.T, n *testenv.Nginx, done func([]string) bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !done(n.AccessLog(t)) && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // roundTripper sends each registry request through its host's transport:
@@ -34,11 +36,30 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		req = req.Clone(req.Context())
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
+	var resp *http.Response
+	var err error
 	if h.chunk > 0 && req.Method == http.MethodPatch && isUpload(req) {
-		return h.chunkedPatch(req, rt.r.logf)
+		resp, err = h.chunkedPatch(req, rt.r.logf)
+	} else {
+		resp, err = h.transport.RoundTrip(req)
+		resp, err = tooLarge(req, h.name, resp, err)
 	}
-	resp, err := h.transport.RoundTrip(req)
-	return tooLarge(req, h.name, resp, err)
+	if err == nil && h.stamped && resp.StatusCode == http.StatusUnauthorized {
+		return nil, refusedToken(h.name, resp)
+	}
+	return resp, err
+}
+
+// refusedToken explains a 401 to a request that carried the host's bearer
+// token. go-containerregistry would take it for a challenge and try an
+// anonymous token exchange, whose failure says nothing about the token.
+// The registry's own error stays in the chain as a *transport.Error, for
+// callers that tell an authorization failure from a transient one.
+func refusedToken(name string, resp *http.Response) error {
+	defer resp.Body.Close()
+	return fmt.Errorf("host %q: the registry refused the bearer token of its hosts entry (401 Unauthorized): "+
+		"check that the token is valid for this registry and grants access to the repository: %w",
+		name, transport.CheckError(resp, http.StatusOK))
 }
 
 // dropRedirectedAuth removes the Authorization header from a request that
