@@ -29,8 +29,9 @@ type tlsBuilder struct {
 	source *workloadapi.X509Source
 }
 
-// config returns the TLS config for h, which has a tls block. path is the
-// host's field path for errors, e.g. `host "r.example"`.
+// config returns the TLS config for h, which has a tls block: at least
+// TLS 1.2, then the server verification and client certificate it names.
+// Errors name the field; New adds the host.
 func (b *tlsBuilder) config(ctx context.Context, h v1beta1.Host) (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if sa := h.TLS.ServerAuth; sa != nil {
