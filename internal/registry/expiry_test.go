@@ -202,3 +202,33 @@ func mustRef(t *testing.T, s string) name.Reference {
 	}
 	return r
 }
+
+// TestRefusedBearerTokenReadAgain: a token rotated on disk long before the
+// old one expires takes effect when the registry refuses the old one: the
+// refused request is repeated once with the token read again.
+func TestRefusedBearerTokenReadAgain(t *testing.T) {
+	root := t.TempDir()
+	keys := newKeyPair(t, t.TempDir())
+	reg := tokenRegistry(t, keys, "", testenv.RegistryOptions{})
+	tokenFile := filepath.Join(root, "token")
+	writeToken := func(tok string) {
+		if err := os.WriteFile(tokenFile, []byte(tok), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeToken(keys.signRegistryToken(t, 10*time.Minute, repoAccess("demo/a")...))
+	r, log := newRegistries(t, root, v1beta1.Host{Host: reg.Host, Credential: &v1beta1.Credential{FromPath: "token"}})
+	roundTrip(t, reg.Host+"/demo/a:v1", r.RemoteOptions())
+
+	writeToken(keys.signRegistryToken(t, 10*time.Minute, repoAccess("demo/b")...))
+	roundTrip(t, reg.Host+"/demo/b:v1", r.RemoteOptions())
+	if n := log.count("minted"); n != 2 {
+		t.Errorf("%d mints, want 2", n)
+	}
+
+	// A token that stays refused is reported, not retried without end.
+	err := push(reg.Host+"/demo/c:v1", randomImage(t, 1, 1024), r.RemoteOptions())
+	if err == nil || !strings.Contains(err.Error(), "refused the bearer token") {
+		t.Fatalf("err = %v", err)
+	}
+}

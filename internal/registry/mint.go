@@ -79,6 +79,18 @@ func (m *minter) get(ctx context.Context) (credential.Credential, error) {
 	return m.cred, nil
 }
 
+// renew mints again unless a newer credential than used has been minted
+// since, and returns the newest: for a credential the registry refused
+// before its known expiry.
+func (m *minter) renew(ctx context.Context, used credential.Credential) (credential.Credential, error) {
+	m.mu.Lock()
+	if m.cred.Token == used.Token && m.cred.Password == used.Password {
+		m.renewAt = time.Time{}
+	}
+	m.mu.Unlock()
+	return m.get(ctx)
+}
+
 // mint runs one mint and publishes its result to the waiters of done.
 func (m *minter) mint(ctx context.Context, done chan struct{}) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mintTimeout)

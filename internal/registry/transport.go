@@ -21,33 +21,76 @@ type roundTripper struct {
 func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	req = dropRedirectedAuth(req)
 	h := rt.r.lookup(req.URL.Host)
-	if h == nil {
+	switch {
+	case h == nil:
 		resp, err := rt.r.fallback.RoundTrip(req)
 		return tooLarge(req, req.URL.Host, resp, err)
+	case h.stamped:
+		return rt.stamped(h, req)
 	}
-	if h.stamped {
-		c, err := h.minter.get(req.Context())
-		if err != nil {
-			if req.Body != nil {
-				_ = req.Body.Close()
-			}
-			return nil, err // names the host, never the token
-		}
-		req = req.Clone(req.Context())
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-	}
-	var resp *http.Response
-	var err error
+	return rt.send(h, req)
+}
+
+// send sends req through h's transport, in chunks when it is a blob upload
+// to a host with maxChunkSize.
+func (rt *roundTripper) send(h *host, req *http.Request) (*http.Response, error) {
 	if h.chunk > 0 && req.Method == http.MethodPatch && isUpload(req) {
-		resp, err = h.chunkedPatch(req, rt.r.logf)
-	} else {
-		resp, err = h.transport.RoundTrip(req)
-		resp, err = tooLarge(req, h.name, resp, err)
+		return h.chunkedPatch(req, rt.r.logf)
 	}
-	if err == nil && h.stamped && resp.StatusCode == http.StatusUnauthorized {
-		return nil, refusedToken(h.name, resp)
+	resp, err := h.transport.RoundTrip(req)
+	return tooLarge(req, h.name, resp, err)
+}
+
+// stamped sends req with the host's bearer token. A token refused with 401
+// is minted again once, and the request repeated if its body can be: a
+// token rotated on disk, or revoked, before its known expiry (or one whose
+// expiry cannot be known) takes effect at the first refusal.
+func (rt *roundTripper) stamped(h *host, req *http.Request) (*http.Response, error) {
+	c, err := h.minter.get(req.Context())
+	if err != nil {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, err // names the host, never the token
 	}
-	return resp, err
+	resp, err := rt.send(h, withBearer(req, c.Token))
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	if replay, ok := replayable(req); ok {
+		if fresh, err := h.minter.renew(req.Context(), c); err == nil && fresh.Token != c.Token {
+			closeResponse(resp)
+			if resp, err = rt.send(h, withBearer(replay, fresh.Token)); err != nil || resp.StatusCode != http.StatusUnauthorized {
+				return resp, err
+			}
+		}
+	}
+	return nil, refusedToken(h.name, resp)
+}
+
+// withBearer returns a clone of req carrying token.
+func withBearer(req *http.Request, token string) *http.Request {
+	req = req.Clone(req.Context())
+	req.Header.Set("Authorization", "Bearer "+token)
+	return req
+}
+
+// replayable returns a copy of req with a fresh body, if it can be sent
+// again.
+func replayable(req *http.Request) (*http.Request, bool) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return req, true
+	}
+	if req.GetBody == nil {
+		return nil, false
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, false
+	}
+	replay := req.Clone(req.Context())
+	replay.Body = body
+	return replay, true
 }
 
 // refusedToken explains a 401 to a request that carried the host's bearer
