@@ -63,6 +63,42 @@ func TestRedirectCarriesNoCredential(t *testing.T) {
 		checkRedirectedBlobs(t, storage, 2)
 		checkLogShowsAuth(t, storage)
 	})
+
+	// Go's client forwards a header its caller set to the same name on
+	// another port; the transport drops it there.
+	t.Run("a header the caller set", func(t *testing.T) {
+		const user, password = "dave", "caller-set-password"
+		reg, storage := redirectingRegistry(t, testenv.RegistryOptions{Debian: true, User: user, Password: password})
+		r, _ := newRegistries(t, t.TempDir(), v1beta1.Host{
+			Host: reg.Host, Username: user, Credential: &v1beta1.Credential{Value: new(password)},
+		})
+		img := randomImage(t, 1, 1024)
+		if err := push(reg.Host+"/demo/app:v1", img, r.RemoteOptions()); err != nil {
+			t.Fatal(err)
+		}
+		layers, err := img.Layers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		digest, err := layers[0].Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := http.NewRequest(http.MethodGet, "http://"+reg.Host+"/v2/demo/app/blobs/"+digest.String(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.SetBasicAuth(user, password)
+		resp, err := (&http.Client{Transport: r.rt}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Request.URL.Host != storage.Host {
+			t.Fatalf("got %s from %s, want 200 from the storage server %s", resp.Status, resp.Request.URL.Host, storage.Host)
+		}
+		checkRedirectedBlobs(t, storage, 1)
+	})
 }
 
 // checkLogShowsAuth proves that the storage server's log would show a
