@@ -31,9 +31,10 @@ func (k keychain) ResolveContext(ctx context.Context, res authn.Resource) (authn
 		return authn.Resolve(ctx, k.fallback, res)
 	case h.stamped:
 		// The transport puts the bearer token on every request to the
-		// host; an anonymous authenticator keeps go-containerregistry
-		// from adding a header of its own or starting an exchange with
-		// credentials it does not have.
+		// host, the /v2/ ping included, so the registry answers the ping
+		// with 200 and go-containerregistry starts no challenge exchange;
+		// an anonymous authenticator keeps it from adding a header of its
+		// own.
 		return authn.Anonymous, nil
 	}
 	return &passwordAuth{m: h.minter}, nil

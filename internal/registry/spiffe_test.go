@@ -111,6 +111,13 @@ func TestSPIFFE(t *testing.T) {
 			ClientAuth: &v1beta1.ClientAuth{Provider: v1beta1.ClientProviderX509SVID},
 		}})
 		roundTrip(t, reg.Host+"/demo/app:v1", r.RemoteOptions())
+		// The Workload API source opened in New is closed by Close.
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.tls.source.GetX509SVID(); err == nil {
+			t.Error("the X.509 source is still open after Close")
+		}
 
 		without, _ := newRegistries(t, t.TempDir(), v1beta1.Host{Host: reg.Host, TLS: &v1beta1.TLS{ServerAuth: serverAuth}})
 		err := push(reg.Host+"/demo/app:v2", randomImage(t, 1, 1024), without.RemoteOptions())
