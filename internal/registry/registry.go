@@ -136,7 +136,8 @@ func newTransport(cfg *tls.Config) *http.Transport {
 // RemoteOptions returns the options that make go-containerregistry use the
 // hosts' credentials and transports: a keychain and one transport that
 // dispatches each request to its host's. Append per-call options (context,
-// progress, platform) after them.
+// jobs, progress, platform) after them, but no other transport or
+// authentication option: it would replace these.
 func (r *Registries) RemoteOptions() []remote.Option {
 	return []remote.Option{
 		remote.WithAuthFromKeychain(keychain{r: r, fallback: authn.DefaultKeychain}),
