@@ -107,7 +107,9 @@ func TestClientCertificate(t *testing.T) {
 // broken pipe or a reset as often as an alert.
 func checkNoClientCertificate(t *testing.T, reg *testenv.Registry) {
 	t.Helper()
-	refused := func() bool { return strings.Contains(strings.Join(reg.LogLines(t), "\n"), "didn't provide a certificate") }
+	refused := func() bool {
+		return strings.Contains(strings.Join(reg.LogLines(t), "\n"), "didn't provide a certificate")
+	}
 	// The registry logs the refusal as it happens, which may be a moment
 	// after the client gave up.
 	for deadline := time.Now().Add(5 * time.Second); !refused() && time.Now().Before(deadline); {
