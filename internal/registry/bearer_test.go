@@ -46,13 +46,18 @@ func TestBearerStamped(t *testing.T) {
 }
 
 // TestRedirectCarriesNoBearerToken: a stamped bearer token stays on its
-// registry when blob downloads redirect to the same name on another port.
+// registry when blob downloads redirect to the same name on another port,
+// or to another host.
 func TestRedirectCarriesNoBearerToken(t *testing.T) {
-	keys := newKeyPair(t, t.TempDir())
-	reg, storage := redirectingRegistry(t, testenv.RegistryOptions{Token: tokenAuth(keys, "")})
-	tok := keys.signRegistryToken(t, 10*time.Minute, repoAccess("demo/app")...)
-	r, _ := newRegistries(t, t.TempDir(), v1beta1.Host{Host: reg.Host, Credential: &v1beta1.Credential{Value: &tok}})
-	roundTrip(t, reg.Host+"/demo/app:v1", r.RemoteOptions())
-	checkRedirectedBlobs(t, storage, 2)
-	checkLogShowsAuth(t, storage)
+	for _, storageName := range []string{"127.0.0.1", "localhost"} {
+		t.Run(storageName, func(t *testing.T) {
+			keys := newKeyPair(t, t.TempDir())
+			reg, storage := redirectingRegistry(t, storageName, testenv.RegistryOptions{Token: tokenAuth(keys, "")})
+			tok := keys.signRegistryToken(t, 10*time.Minute, repoAccess("demo/app")...)
+			r, _ := newRegistries(t, t.TempDir(), v1beta1.Host{Host: reg.Host, Credential: &v1beta1.Credential{Value: &tok}})
+			roundTrip(t, reg.Host+"/demo/app:v1", r.RemoteOptions())
+			checkRedirectedBlobs(t, storage, 2)
+			checkLogShowsAuth(t, storage)
+		})
+	}
 }

@@ -11,14 +11,14 @@ import (
 )
 
 // redirectingRegistry starts nginx serving a storage directory and a
-// registry on that storage whose blob downloads redirect to nginx: the same
-// name (127.0.0.1) on another port, where Go's client would forward a header
-// it was given.
-func redirectingRegistry(t *testing.T, o testenv.RegistryOptions) (*testenv.Registry, *testenv.Nginx) {
+// registry on that storage whose blob downloads redirect to nginx under
+// storageName (127.0.0.1: the same name on another port, where Go's client
+// would forward a header it was given; localhost: another host).
+func redirectingRegistry(t *testing.T, storageName string, o testenv.RegistryOptions) (*testenv.Registry, *testenv.Nginx) {
 	t.Helper()
 	o.StorageDir = t.TempDir()
 	storage := testenv.StartNginxStatic(t, o.StorageDir, testenv.NginxOptions{})
-	o.RedirectURL = "http://" + storage.Host
+	o.RedirectURL = "http://" + strings.Replace(storage.Host, "127.0.0.1", storageName, 1)
 	return testenv.StartRegistryWith(t, o), storage
 }
 
@@ -54,7 +54,7 @@ func checkRedirectedBlobs(t *testing.T, storage *testenv.Nginx, min int) {
 func TestRedirectCarriesNoCredential(t *testing.T) {
 	t.Run("username challenge", func(t *testing.T) {
 		const user, password = "carol", "redirect-test-password"
-		reg, storage := redirectingRegistry(t, testenv.RegistryOptions{Debian: true, User: user, Password: password})
+		reg, storage := redirectingRegistry(t, "127.0.0.1", testenv.RegistryOptions{Debian: true, User: user, Password: password})
 		r, _ := newRegistries(t, t.TempDir(), v1beta1.Host{
 			Host: reg.Host, Username: user, Credential: &v1beta1.Credential{Value: new(password)},
 		})
@@ -68,7 +68,7 @@ func TestRedirectCarriesNoCredential(t *testing.T) {
 	// another port; the transport drops it there.
 	t.Run("a header the caller set", func(t *testing.T) {
 		const user, password = "dave", "caller-set-password"
-		reg, storage := redirectingRegistry(t, testenv.RegistryOptions{Debian: true, User: user, Password: password})
+		reg, storage := redirectingRegistry(t, "127.0.0.1", testenv.RegistryOptions{Debian: true, User: user, Password: password})
 		r, _ := newRegistries(t, t.TempDir(), v1beta1.Host{
 			Host: reg.Host, Username: user, Credential: &v1beta1.Credential{Value: new(password)},
 		})
