@@ -9,7 +9,7 @@ BIN := bin/flux-mirror
 
 IMAGE ?= ghcr.io/fluxcd/flux-mirror
 
-.PHONY: build test testenv bench vet image
+.PHONY: build test testenv bench bench-sync vet image fuzz
 
 build: ## Build the stripped binary into bin/.
 	CGO_ENABLED=0 go build -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/flux-mirror
@@ -26,8 +26,17 @@ test: testenv ## Run every test, the integration tests against real peers includ
 vet:
 	go vet ./...
 
+FUZZTIME ?= 60s
+
+fuzz: ## Fuzz the config loader and ${VAR} substitution for FUZZTIME each (go test runs only their seeds); crashers land in internal/config/testdata/fuzz.
+	go test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./internal/config/
+	go test -run '^$$' -fuzz '^FuzzSubstitute$$' -fuzztime $(FUZZTIME) ./internal/config/
+
 bench: testenv build ## Print the performance numbers (see hack/bench.sh).
 	FLUX_MIRROR_TESTENV_BIN="$$(hack/testenv.sh)" hack/bench.sh
+
+bench-sync: build ## Only sync's numbers against crane, skopeo and regsync; builds just the peers it needs.
+	hack/bench.sh sync
 
 image: ## Build and push the container image with ko (no Docker daemon): make image IMAGE=registry.example.com/flux-mirror
 	KO_DOCKER_REPO=$(IMAGE) VERSION=$(VERSION) ko build --bare --tags $(VERSION) ./cmd/flux-mirror

@@ -27,7 +27,9 @@ import (
 // TestClusterExamplesApply creates the ServiceAccount, Role, RoleBinding,
 // ConfigMap and CronJob of each scenario on a real API server with strict
 // server-side field validation, in a namespace of its own, and checks that
-// the config each ConfigMap carries is a valid flux-mirror config.
+// the config each ConfigMap carries is a valid flux-mirror config. The sync
+// CronJob (sync/cronjob.yaml) is applied the same way; see
+// checkSyncCronJob.
 func TestClusterExamplesApply(t *testing.T) {
 	env, err := testenv.Start()
 	if err != nil {
@@ -76,6 +78,9 @@ func TestClusterExamplesApply(t *testing.T) {
 			}
 		})
 	}
+	t.Run("sync/cronjob.yaml", func(t *testing.T) {
+		checkSyncCronJob(t, env, dyn, mapper, "examples-sync")
+	})
 }
 
 // retarget points a RoleBinding's ServiceAccount subjects at ns.
@@ -147,5 +152,39 @@ func TestLocalExampleIsValid(t *testing.T) {
 	t.Setenv("REGISTRY_PASSWORD", "")
 	if _, err := config.Load(config.Options{Path: "local/mirror.yaml"}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCronJobsWriteWhatTheRoleNames keeps the Role's resourceNames and the
+// CronJobs apart from drifting: every Secret a scenario's CronJob writes is
+// one the Role of rbac.yaml lets it read and replace.
+func TestCronJobsWriteWhatTheRoleNames(t *testing.T) {
+	role, err := testenv.SecretRole("flux-system")
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := map[string]bool{}
+	for _, r := range role.Rules {
+		for _, n := range r.ResourceNames {
+			named[n] = true
+		}
+	}
+	scenarios, err := filepath.Glob("cluster/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range scenarios {
+		for _, o := range readObjects(t, path) {
+			if o.GetKind() != "CronJob" {
+				continue
+			}
+			containers, _, _ := unstructured.NestedSlice(o.Object, "spec", "jobTemplate", "spec", "template", "spec", "containers")
+			for _, c := range containers {
+				args, _, _ := unstructured.NestedStringSlice(c.(map[string]any), "args")
+				if len(args) >= 2 && args[0] == "secret" && !named[args[1]] {
+					t.Errorf("%s: the CronJob writes Secret %q, which rbac.yaml's Role does not name in resourceNames", path, args[1])
+				}
+			}
+		}
 	}
 }

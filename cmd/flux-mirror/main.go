@@ -1,6 +1,7 @@
 // Command flux-mirror mints short-lived container registry credentials and
 // writes them into a kubernetes.io/dockerconfigjson Secret or the local
-// Docker config. It is a Flux CLI plugin: "flux mirror ..." runs it.
+// Docker config, and mirrors OCI artifacts between registries. It is a Flux
+// CLI plugin: "flux mirror ..." runs it.
 package main
 
 import (
@@ -10,7 +11,6 @@ import (
 	"syscall"
 
 	"github.com/fluxcd/flux-mirror/internal/cli"
-	"github.com/fluxcd/flux-mirror/internal/log"
 )
 
 func main() {
@@ -21,9 +21,5 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cmd := cli.NewRootCommand(cli.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
-	if err := cmd.ExecuteContext(ctx); err != nil {
-		log.New(os.Stderr, false).Failuref("%s", cli.ErrorLine(err))
-		return 1
-	}
-	return 0
+	return cli.Exit(cli.Interrupted(ctx, cmd.ExecuteContext(ctx)), os.Stderr)
 }

@@ -12,10 +12,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -24,11 +22,6 @@ import (
 
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
-
-type sample struct {
-	wall, cpu time.Duration
-	rssKiB    int64
-}
 
 func main() {
 	n := flag.Int("n", 20, "runs per command")
@@ -78,14 +71,14 @@ func run(n int, bin, kubectl string) error {
 	mirror := []string{bin, "secret", "mirror-creds", "-f", cfg, "--kubeconfig", kcDave}
 	home := filepath.Join(dir, "home") // kubectl keeps its discovery cache here, warm after the first run
 
-	var kube, fm []sample
+	var kube, fm []testenv.Sample
 	for i := -1; i < n; i++ { // run -1 creates both Secrets and warms caches
-		k, err := measure(home, pipeline)
+		k, err := testenv.Measure(home, pipeline)
 		if err != nil {
 			return fmt.Errorf("kubectl: %w", err)
 		}
 		before, _ := env.Requests("dave")
-		f, err := measure(home, mirror)
+		f, err := testenv.Measure(home, mirror)
 		if err != nil {
 			return fmt.Errorf("flux-mirror: %w", err)
 		}
@@ -101,22 +94,22 @@ func run(n int, bin, kubectl string) error {
 		return err
 	}
 	before, _ := env.Requests("dave")
-	if _, err := measure(home, append(slices.Clone(mirror[:2]), "created-creds", "--create", "-f", cfg, "--kubeconfig", kcDave)); err != nil {
+	if _, err := testenv.Measure(home, append(slices.Clone(mirror[:2]), "created-creds", "--create", "-f", cfg, "--kubeconfig", kcDave)); err != nil {
 		return err
 	}
 	after, _ := env.Requests("dave")
 	fmt.Printf("api requests, --create: flux-mirror %d\n", len(after)-len(before))
 
-	km, fmm := median(kube), median(fm)
-	fmt.Printf("kubectl create --dry-run=client | kubectl apply (median of %d): wall %s  cpu %s  peak %.1f MiB\n", n, km.wall, km.cpu, float64(km.rssKiB)/1024)
-	fmt.Printf("flux-mirror secret                (median of %d): wall %s  cpu %s  peak %.1f MiB\n", n, fmm.wall, fmm.cpu, float64(fmm.rssKiB)/1024)
+	km, fmm := testenv.Median(kube), testenv.Median(fm)
+	fmt.Printf("kubectl create --dry-run=client | kubectl apply (median of %d): wall %s  cpu %s  peak %.1f MiB\n", n, km.Wall, km.CPU, float64(km.RSSKiB)/1024)
+	fmt.Printf("flux-mirror secret                (median of %d): wall %s  cpu %s  peak %.1f MiB\n", n, fmm.Wall, fmm.CPU, float64(fmm.RSSKiB)/1024)
 	fmt.Printf("ratio flux-mirror/kubectl: wall %.3f  cpu %.3f  (targets: wall <= 0.15, cpu <= 0.10, peak <= 40 MiB)\n",
-		float64(fmm.wall)/float64(km.wall), float64(fmm.cpu)/float64(km.cpu))
-	help, err := measure(home, []string{bin, "--help"})
+		float64(fmm.Wall)/float64(km.Wall), float64(fmm.CPU)/float64(km.CPU))
+	help, err := testenv.Measure(home, []string{bin, "--help"})
 	if err != nil {
 		return err
 	}
-	fmt.Printf("flux-mirror --help: peak %.1f MiB\n", float64(help.rssKiB)/1024)
+	fmt.Printf("flux-mirror --help: peak %.1f MiB\n", float64(help.RSSKiB)/1024)
 	if st, err := os.Stat(bin); err == nil {
 		fmt.Printf("binary %s: %.1f MiB\n", filepath.Base(bin), float64(st.Size())/(1<<20))
 	}
@@ -125,60 +118,12 @@ func run(n int, bin, kubectl string) error {
 
 func countKubectl(env *testenv.Env, home string, pipeline []string) error {
 	before, _ := env.Requests("carol")
-	if _, err := measure(home, pipeline); err != nil {
+	if _, err := testenv.Measure(home, pipeline); err != nil {
 		return err
 	}
 	after, _ := env.Requests("carol")
 	fmt.Printf("api requests, replace: kubectl pipeline %d (warm discovery cache)\n", len(after)-len(before))
 	return nil
-}
-
-// measure runs argv under GNU time, which forks it from a small process and
-// reports the rusage of its whole process tree (wait4 includes every
-// descendant the child reaped). Taking rusage from this Go process instead
-// would charge the child with this process's own memory: Go starts children
-// with vfork, and the kernel keeps the parent's high-water mark across exec.
-func measure(home string, argv []string) (sample, error) {
-	report := filepath.Join(home, "time.out")
-	if err := os.MkdirAll(home, 0o700); err != nil {
-		return sample{}, err
-	}
-	cmd := exec.Command("/usr/bin/time", append([]string{"-o", report, "-f", "%M"}, argv...)...)
-	cmd.Env = append(os.Environ(), "HOME="+home, "KUBECONFIG=")
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	wall := time.Since(start)
-	if err != nil {
-		return sample{}, fmt.Errorf("%v: %s", err, out)
-	}
-	raw, err := os.ReadFile(report)
-	if err != nil {
-		return sample{}, err
-	}
-	var rss int64
-	if _, err := fmt.Sscanf(string(raw), "%d", &rss); err != nil {
-		return sample{}, fmt.Errorf("parse %q: %w", raw, err)
-	}
-	// CPU from our own wait4 on time: microseconds, and it includes the
-	// measured tree (time reaps it); GNU time itself rounds to 10 ms.
-	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-	return sample{wall: wall, cpu: cpu, rssKiB: rss}, nil
-}
-
-func median(s []sample) sample {
-	pick := func(get func(sample) int64) int64 {
-		v := make([]int64, len(s))
-		for i := range s {
-			v[i] = get(s[i])
-		}
-		slices.Sort(v)
-		return v[len(v)/2]
-	}
-	return sample{
-		wall:   time.Duration(pick(func(x sample) int64 { return int64(x.wall) })),
-		cpu:    time.Duration(pick(func(x sample) int64 { return int64(x.cpu) })),
-		rssKiB: pick(func(x sample) int64 { return x.rssKiB }),
-	}
 }
 
 // arrange creates the bench namespace and makes each user cluster-admin.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -31,7 +32,9 @@ func TestExportNeedsNoCluster(t *testing.T) {
 	example := filepath.Join("..", "..", "examples", "local", "mirror.yaml")
 	noteSecret("example-bearer-token", "example token file")
 
-	r := run(t, nil, "secret", "regcreds", "--export", "-f", example)
+	// A fixed clock: the written-at annotation is then the same every run.
+	clock := seams{now: func() time.Time { return time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC) }}
+	r := runSeams(t, clock, nil, "secret", "regcreds", "--export", "-f", example)
 	if r.err != nil {
 		t.Fatalf("%v\n%s", r.err, r.stderr)
 	}
@@ -41,6 +44,30 @@ func TestExportNeedsNoCluster(t *testing.T) {
 	r = run(t, nil, "secret", "regcreds", "--export", "-n", "flux-system", "-f", example)
 	if r.err != nil || !strings.Contains(r.stdout, "  namespace: flux-system\n") {
 		t.Fatalf("-n is not in the exported metadata:\n%s%s", r.stdout, r.stderr)
+	}
+}
+
+// TestExportStampsTheExpiry exports a Secret holding a token whose expiry
+// is known: the annotations name it and its host. A clock a minute before
+// that expiry gets a warning instead.
+func TestExportStampsTheExpiry(t *testing.T) {
+	cfg := filepath.Join("testdata", "expiring", "mirror.yaml")
+	noteSecret("golden-password", "expiring example password")
+	at := func(ts string) seams {
+		now, err := time.Parse(time.RFC3339, ts)
+		must(t, err)
+		return seams{now: func() time.Time { return now }}
+	}
+	r := runSeams(t, at("2026-11-30T08:00:00Z"), nil, "secret", "regcreds", "--export", "-n", "flux-system", "-f", cfg)
+	if r.err != nil {
+		t.Fatalf("%v\n%s", r.err, r.stderr)
+	}
+	golden(t, "export-expiring.yaml", r.stdout)
+	golden(t, "export-expiring.stderr", r.stderr)
+
+	r = runSeams(t, at("2027-01-15T07:59:00Z"), nil, "secret", "regcreds", "--export", "-f", cfg)
+	if r.err != nil || !strings.Contains(r.stderr, "⚠️ ghcr.io: the credential expires at 2027-01-15T08:00:00Z, 1m0s after the Secret is written") {
+		t.Fatalf("no warning for a credential expiring a minute after the write:\n%s", r.stderr)
 	}
 }
 

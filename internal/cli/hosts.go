@@ -44,8 +44,8 @@ func (s *hostSelection) validate(timeout time.Duration) error {
 // loadHosts loads the config and picks the selected hosts that carry a
 // credential. target names what is left alone when none does. It returns
 // the directory relative paths are confined to, and the hosts.
-func (o *rootOptions) loadHosts(s hostSelection, target string) (string, []v1beta1.Host, error) {
-	loaded, err := config.Load(config.Options{Path: s.configPath, NoEnvsubst: o.noEnvsubst, Stdin: o.streams.In})
+func (o *rootOptions) loadHosts(ctx context.Context, s hostSelection, target string) (string, []v1beta1.Host, error) {
+	loaded, err := o.loadConfig(ctx, s.configPath)
 	if err != nil {
 		return "", nil, err
 	}
@@ -53,7 +53,51 @@ func (o *rootOptions) loadHosts(s hostSelection, target string) (string, []v1bet
 	if err != nil {
 		return "", nil, err
 	}
+	o.warnLongLifetimes(hosts)
 	return loaded.Root, hosts, nil
+}
+
+// loadConfig loads the config within --timeout and gives up when ctx ends.
+// Opening a FIFO with no writer, or reading a terminal or a hung network
+// mount, blocks in a system call that no context reaches; the read goes on
+// in its goroutine and its result is dropped (the process is about to end).
+func (o *rootOptions) loadConfig(ctx context.Context, path string) (*config.Loaded, error) {
+	lctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	type result struct {
+		loaded *config.Loaded
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		l, err := config.Load(config.Options{Path: path, NoEnvsubst: o.noEnvsubst, Stdin: o.streams.In})
+		done <- result{l, err}
+	}()
+	select {
+	case r := <-done:
+		return r.loaded, r.err
+	case <-lctx.Done():
+		name := "the config"
+		if path != "" {
+			name = fmt.Sprintf("config %q", path)
+		}
+		err := fmt.Errorf("read %s: %w (a FIFO with no writer, a terminal or a hung mount never ends a read)", name, lctx.Err())
+		return nil, afterDeadline(ctx, lctx, o.timeout, "reading the config", err)
+	}
+}
+
+// warnLongLifetimes warns about JWTs signed to live longer than a day: a
+// leaked one works that long, and a CronJob re-mints far more often.
+func (o *rootOptions) warnLongLifetimes(hosts []v1beta1.Host) {
+	for _, h := range hosts {
+		if h.Credential == nil || h.Credential.Exp == "" {
+			continue
+		}
+		if d, err := time.ParseDuration(h.Credential.Exp); err == nil && d > config.LongJWTLifetime {
+			o.log().Warningf("%s: credential.exp %s signs JWTs valid for more than %s, and a leaked one works that long; "+
+				"mint short-lived tokens and run flux-mirror more often instead", h.Host, h.Credential.Exp, config.LongJWTLifetime)
+		}
+	}
 }
 
 // resolve mints every host's credential concurrently under one --timeout
@@ -71,7 +115,7 @@ func (o *rootOptions) resolve(ctx context.Context, root string, hosts []v1beta1.
 		return nil, err
 	}
 	for _, c := range creds {
-		l.Generatef("%s: %s", c.Host, describe(c))
+		l.Generatef("%s: %s", c.Host, describe(c, o.now()))
 	}
 	return creds, nil
 }
@@ -131,13 +175,14 @@ func hostList(hosts []v1beta1.Host) string {
 	return "it has " + strings.Join(names, ", ")
 }
 
-// describe says what a credential is without showing it.
-func describe(c credential.Credential) string {
+// describe says what a credential is, and how long it lives from now,
+// without showing it.
+func describe(c credential.Credential, now time.Time) string {
 	if c.ExpiresAt.IsZero() {
 		return kind(c) + ", expiry unknown"
 	}
 	return fmt.Sprintf("%s, expires %s (in %s)", kind(c), c.ExpiresAt.UTC().Format(time.RFC3339),
-		time.Until(c.ExpiresAt).Round(time.Second))
+		c.ExpiresAt.Sub(now).Round(time.Second))
 }
 
 // kind names a credential's shape without its secret.

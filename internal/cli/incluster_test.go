@@ -91,7 +91,7 @@ exec "$@"`
 
 func TestSecretInCluster(t *testing.T) {
 	ctx := context.Background()
-	ns := grantRole(t, "flux-mirror", true)
+	ns := grantRole(t, "flux-mirror", true, "regcreds", "default-path")
 	saToken, err := env.ServiceAccountToken(ctx, ns, "flux-mirror")
 	must(t, err)
 	noteSecret(saToken, "ServiceAccount token")

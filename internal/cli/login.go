@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fluxcd/flux-mirror/internal/credential"
 	"github.com/fluxcd/flux-mirror/internal/dockerstore"
 )
 
@@ -34,7 +35,9 @@ helper when it is installed, as docker login does. A bearer token always goes
 into config.json as registrytoken: credential helpers only keep pairs.
 
 Every credential is minted before anything is stored; if a host fails,
-nothing is stored. Other entries and settings of the Docker config are kept.`,
+nothing is stored. Other entries and settings of the Docker config are kept.
+Concurrent runs take turns through a lock file beside config.json
+(config.json.lock), so none loses another's entries.`,
 		Example: `  # Store every host of the default config in ~/.docker (or $DOCKER_CONFIG)
   flux-mirror login
 
@@ -57,7 +60,7 @@ func (o *loginOptions) run(ctx context.Context) error {
 	if err := o.hostSelection.validate(o.timeout); err != nil {
 		return err
 	}
-	root, hosts, err := o.loadHosts(o.hostSelection, "the Docker config")
+	root, hosts, err := o.loadHosts(ctx, o.hostSelection, "the Docker config")
 	if err != nil {
 		return err
 	}
@@ -73,38 +76,54 @@ func (o *loginOptions) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Read it again: minting may take a while, and what another program
-	// (docker login, say) saved meanwhile must not be lost.
-	store, err := dockerstore.Load(dir)
-	if err != nil {
-		return err
-	}
-	plan, err := store.Plan(creds, o.plaintext)
-	if err != nil {
-		return err
-	}
-
-	l := o.log()
-	l.Actionf("storing %d %s in the Docker config %s", len(plan), plural(len(plan), "credential", "credentials"), store.Path())
-	if h := store.Adopted(); h != "" {
-		l.Generatef("using credential helper %s%s as credsStore: the Docker config had no credentials yet, and docker login does the same",
-			dockerstore.HelperPrefix, h)
-	}
 	sctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	if err := store.Apply(sctx, plan); err != nil {
-		if h := store.Adopted(); h != "" {
-			return fmt.Errorf("%w (%s%s is the platform's default helper, picked because the Docker config named none: set it up, or pass --plaintext)",
-				err, dockerstore.HelperPrefix, h)
-		}
-		return err
+	store, plan, err := o.store(sctx, dir, creds)
+	if err != nil {
+		return afterDeadline(ctx, sctx, o.timeout, "storing the credentials", err)
 	}
+	l := o.log()
 	for _, p := range plan {
 		l.Generatef("%s: %s", p.Credential.Host, where(p, store.Path()))
 	}
 	o.warnLogin(plan, store.Path())
 	l.Successf("Docker config %s updated (%d %s)", store.Path(), len(plan), plural(len(plan), "host", "hosts"))
 	return nil
+}
+
+// store saves creds in the Docker config in dir, holding the config's lock
+// from reading it to saving it, so that concurrent runs keep each other's
+// entries. It returns the config and where each credential went.
+func (o *loginOptions) store(ctx context.Context, dir string, creds []credential.Credential) (*dockerstore.Config, []dockerstore.Placement, error) {
+	unlock, err := dockerstore.Lock(ctx, dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer unlock()
+	// Read it again under the lock: minting may take a while, and what
+	// another program (docker login, say) saved meanwhile must not be lost.
+	store, err := dockerstore.Load(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	plan, err := store.Plan(creds, o.plaintext)
+	if err != nil {
+		return nil, nil, err
+	}
+	l := o.log()
+	l.Actionf("storing %d %s in the Docker config %s", len(plan), plural(len(plan), "credential", "credentials"), store.Path())
+	if h := store.Adopted(); h != "" {
+		l.Generatef("using credential helper %s%s as credsStore: the Docker config had no credentials yet, and docker login does the same",
+			dockerstore.HelperPrefix, h)
+	}
+	if err := store.Apply(ctx, plan); err != nil {
+		if h := store.Adopted(); h != "" {
+			return nil, nil, fmt.Errorf("%w (%s%s is the platform's default helper, picked because the Docker config named none: set it up, or pass --plaintext)",
+				err, dockerstore.HelperPrefix, h)
+		}
+		return nil, nil, err
+	}
+	return store, plan, nil
 }
 
 // where says where a placed credential went, never what it is.

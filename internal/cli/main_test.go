@@ -73,10 +73,12 @@ func leakedSecrets() []string {
 type result struct {
 	stdout, stderr string
 	err            error
+	code           int // the exit status main would return
 }
 
-// run executes a fresh command tree like main does: the error becomes one
-// "✗" line on stderr.
+// run executes a fresh command tree like main does: the error becomes the
+// exit status and, unless the command printed its outcome, one "✗" line on
+// stderr.
 func run(t *testing.T, stdin io.Reader, args ...string) result {
 	t.Helper()
 	return runWith(t, credential.Options{}, stdin, args...)
@@ -86,20 +88,25 @@ func run(t *testing.T, stdin io.Reader, args ...string) result {
 // inject an HTTP client (a dialer to a fake, a test CA).
 func runWith(t *testing.T, opts credential.Options, stdin io.Reader, args ...string) result {
 	t.Helper()
+	return runSeams(t, seams{credentials: opts}, stdin, args...)
+}
+
+// runSeams is run with every seam the tests may set (credential options,
+// clock).
+func runSeams(t *testing.T, s seams, stdin io.Reader, args ...string) result {
+	t.Helper()
 	if stdin == nil {
 		stdin = strings.NewReader("")
 	}
 	var stdout, stderr bytes.Buffer
-	cmd := newRootCommand(IOStreams{In: stdin, Out: &stdout, ErrOut: &stderr}, opts)
+	cmd := newRootCommand(IOStreams{In: stdin, Out: &stdout, ErrOut: &stderr}, s)
 	cmd.SetArgs(args)
 	err := cmd.ExecuteContext(context.Background())
-	if err != nil {
-		fmt.Fprintf(&stderr, "✗ %s\n", ErrorLine(err))
-	}
+	code := Exit(err, &stderr)
 	transcript.Lock()
 	transcript.outputs = append(transcript.outputs, stdout.String(), stderr.String())
 	transcript.Unlock()
-	return result{stdout: stdout.String(), stderr: stderr.String(), err: err}
+	return result{stdout: stdout.String(), stderr: stderr.String(), err: err, code: code}
 }
 
 // failureLines returns the "✗" lines of stderr.

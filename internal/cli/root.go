@@ -38,6 +38,9 @@ type rootOptions struct {
 	// credentials carries what the credential sources get from outside;
 	// tests inject an HTTP client through it.
 	credentials credential.Options
+	// now is the clock that stamps a written Secret; tests fix it so that
+	// --export prints the same bytes on every run.
+	now func() time.Time
 
 	logger *log.Logger
 }
@@ -52,13 +55,22 @@ func (o *rootOptions) log() *log.Logger {
 
 // NewRootCommand returns the flux-mirror command tree writing to streams.
 func NewRootCommand(streams IOStreams) *cobra.Command {
-	return newRootCommand(streams, credential.Options{})
+	return newRootCommand(streams, seams{})
 }
 
-// newRootCommand is NewRootCommand with the credential sources' options,
-// which tests set.
-func newRootCommand(streams IOStreams, creds credential.Options) *cobra.Command {
-	o := &rootOptions{streams: streams, credentials: creds}
+// seams are what tests replace: the credential sources' options and the
+// clock (nil means time.Now).
+type seams struct {
+	credentials credential.Options
+	now         func() time.Time
+}
+
+// newRootCommand is NewRootCommand with the seams tests set.
+func newRootCommand(streams IOStreams, s seams) *cobra.Command {
+	if s.now == nil {
+		s.now = time.Now
+	}
+	o := &rootOptions{streams: streams, credentials: s.credentials, now: s.now}
 	cmd := &cobra.Command{
 		Use:   "flux-mirror",
 		Short: "Mint short-lived registry credentials into Kubernetes Secrets and Docker configs",
@@ -89,6 +101,7 @@ workload identities) and writes them where image pullers look for them.`,
 		newSecretCommand(o),
 		newLoginCommand(o),
 		newKeygenCommand(o),
+		newSyncCommand(o),
 		newVersionCommand(o),
 	)
 	return cmd

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -34,7 +35,11 @@ into one Secret of type kubernetes.io/dockerconfigjson, usable as a pod
 imagePullSecret and as the secretRef of a Flux OCIRepository or HelmRepository.
 
 The Secret is created, or replaced in place keeping its labels and annotations.
-If any host fails, nothing is written.`,
+If any host fails, nothing is written. The Secret is annotated with when it
+was written (mirror.plugin.fluxcd.io/written-at) and, when known, when its
+earliest credential expires and for which host
+(mirror.plugin.fluxcd.io/expires-at, mirror.plugin.fluxcd.io/expires-host),
+so that monitoring can alert on a Secret that stopped rotating.`,
 		Example: `  # Create or replace regcreds with every host of the default config
   flux-mirror secret regcreds
 
@@ -44,7 +49,7 @@ If any host fails, nothing is written.`,
 
   # Print the Secret instead of writing it
   flux-mirror secret regcreds --export -f ./mirror.yaml`,
-		Args: cobra.ExactArgs(1),
+		Args: secretArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.name = args[0]
 			return o.run(cmd.Context())
@@ -57,10 +62,29 @@ If any host fails, nothing is written.`,
 	return cmd
 }
 
-// validate checks the arguments and flags; it does no I/O.
+// secretArgs wants exactly the Secret's name, and says so in words.
+func secretArgs(_ *cobra.Command, args []string) error {
+	switch len(args) {
+	case 0:
+		return errors.New("missing the Secret name: flux-mirror secret NAME")
+	case 1:
+		return nil
+	}
+	return fmt.Errorf("one Secret name expected, got %d arguments (%s): flux-mirror secret NAME; select hosts with --host",
+		len(args), strings.Join(args, " "))
+}
+
+// validate checks the arguments and flags; it does no I/O. The names are
+// checked the same way with and without --export, before anything is
+// minted: an exported Secret kubectl would refuse is no use either.
 func (o *secretOptions) validate() error {
 	if errs := validation.IsDNS1123Subdomain(o.name); len(errs) > 0 {
 		return fmt.Errorf("invalid Secret name %q: %s", o.name, strings.Join(errs, "; "))
+	}
+	if o.kube.Namespace != "" {
+		if err := validNamespace(o.kube.Namespace); err != nil {
+			return fmt.Errorf("-n/--namespace: %w", err)
+		}
 	}
 	if o.create && o.export {
 		return errors.New("--create and --export cannot be used together: --export writes nothing")
@@ -68,12 +92,19 @@ func (o *secretOptions) validate() error {
 	return o.hostSelection.validate(o.timeout)
 }
 
+// validNamespace refuses what the API server would refuse as a namespace.
+func validNamespace(ns string) error {
+	if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+		return fmt.Errorf("invalid namespace %q: %s", ns, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
 func (o *secretOptions) run(ctx context.Context) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
-	l := o.log()
-	root, hosts, err := o.loadHosts(o.hostSelection, "an existing Secret")
+	root, hosts, err := o.loadHosts(ctx, o.hostSelection, "an existing Secret")
 	if err != nil {
 		return err
 	}
@@ -96,26 +127,48 @@ func (o *secretOptions) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	stamp := stampOf(creds, o.now())
+	secret := kube.NewDockerConfigSecret(namespace, o.name, data, stamp)
+	if err := kube.CheckSize(secret); err != nil {
+		return splitHint(err, o.name, len(creds))
+	}
 	warnBearer(o, creds)
+	o.warnExpiry(creds, stamp.WrittenAt)
 
 	if o.export {
-		out, err := yaml.Marshal(kube.NewDockerConfigSecret(namespace, o.name, data))
+		out, err := yaml.Marshal(secret)
 		if err != nil {
 			return err
 		}
 		_, err = o.streams.Out.Write(out)
 		return err
 	}
+	return o.write(ctx, client, data, stamp, len(creds))
+}
 
+// write upserts the Secret under its own --timeout deadline.
+func (o *secretOptions) write(ctx context.Context, client *kube.SecretClient, data []byte, stamp kube.Stamp, hosts int) error {
+	l := o.log()
+	namespace := client.Namespace()
 	l.Actionf("writing secret %s/%s", namespace, o.name)
 	wctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	op, err := client.UpsertSecret(wctx, o.name, data, o.create)
+	op, err := client.UpsertSecret(wctx, o.name, data, stamp, o.create)
 	if err != nil {
-		return err
+		var size *kube.SizeError
+		if errors.As(err, &size) {
+			return splitHint(err, o.name, hosts)
+		}
+		return afterDeadline(ctx, wctx, o.timeout, "writing the Secret", err)
 	}
-	l.Successf("secret %s/%s %s (%d %s)", namespace, o.name, op, len(creds), plural(len(creds), "host", "hosts"))
+	l.Successf("secret %s/%s %s (%d %s)", namespace, o.name, op, hosts, plural(hosts, "host", "hosts"))
 	return nil
+}
+
+// splitHint tells how to bring a Secret under the API server's limit.
+func splitHint(err error, name string, hosts int) error {
+	return fmt.Errorf("%w: split the %d hosts over several Secrets, one run per Secret with its own --host flags "+
+		"(flux-mirror secret %s-a --host A --host B, flux-mirror secret %s-b --host C, ...)", err, hosts, name, name)
 }
 
 func (o *secretOptions) secretClient() (*kube.SecretClient, error) {
@@ -127,8 +180,8 @@ func (o *secretOptions) secretClient() (*kube.SecretClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
-		return nil, fmt.Errorf("invalid namespace %q: %s", ns, strings.Join(errs, "; "))
+	if err := validNamespace(ns); err != nil {
+		return nil, err
 	}
 	o.log().Debugf("API server %s, namespace %s", cfg.Host, ns)
 	return kube.NewSecretClient(cfg, ns)
@@ -148,4 +201,34 @@ func warnBearer(o *secretOptions, creds []credential.Credential) {
 	}
 	o.log().Warningf("%s %s a bearer token (registrytoken): Flux OCIRepository and HelmRepository use it, but kubelet and containerd ignore it, so pods cannot pull from %s with this Secret; set username on the host to write a username/password pair instead",
 		strings.Join(bearer, ", "), plural(len(bearer), "gets", "get"), plural(len(bearer), "it", "them"))
+}
+
+// soonAfterWrite is how soon after the write a credential may expire
+// before the command warns: pods and Flux read the Secret long after it was
+// written, so a credential that lives minutes is a configuration mistake.
+const soonAfterWrite = 5 * time.Minute
+
+// stampOf returns the Secret's stamp: written now, expiring with the
+// earliest credential whose expiry is known.
+func stampOf(creds []credential.Credential, now time.Time) kube.Stamp {
+	s := kube.Stamp{WrittenAt: now.UTC().Truncate(time.Second)}
+	for _, c := range creds {
+		if !c.ExpiresAt.IsZero() && (s.ExpiresAt.IsZero() || c.ExpiresAt.Before(s.ExpiresAt)) {
+			s.ExpiresAt, s.ExpiresHost = c.ExpiresAt, c.Host
+		}
+	}
+	return s
+}
+
+// warnExpiry names the credentials that expire within soonAfterWrite of
+// being written.
+func (o *secretOptions) warnExpiry(creds []credential.Credential, written time.Time) {
+	for _, c := range creds {
+		if c.ExpiresAt.IsZero() || c.ExpiresAt.Sub(written) >= soonAfterWrite {
+			continue
+		}
+		o.log().Warningf("%s: the credential expires at %s, %s after the Secret is written, and whatever reads the Secret later (kubelet, Flux) gets an expired one "+
+			"unless flux-mirror runs again before then: mint longer-lived credentials (credential.exp) or run more often",
+			c.Host, c.ExpiresAt.UTC().Format(time.RFC3339), c.ExpiresAt.Sub(written).Round(time.Second))
+	}
 }

@@ -33,34 +33,21 @@ func admin(t *testing.T) kubernetes.Interface {
 
 var nsSeq atomic.Int32
 
-// grantRole creates a namespace with the documented Role bound to subject
-// (a user, or a ServiceAccount of that namespace when sa is true).
-func grantRole(t *testing.T, subject string, sa bool) string {
+// grantRole creates a namespace with the documented Role
+// (examples/cluster/rbac.yaml: get and update on the Secret regcreds,
+// create on secrets) bound to subject (a user, or a ServiceAccount of that
+// namespace when sa is true). names, when given, replace regcreds as the
+// Secrets the Role lets it read and replace.
+func grantRole(t *testing.T, subject string, sa bool, names ...string) string {
 	t.Helper()
 	ctx := context.Background()
-	cs := admin(t)
 	ns := fmt.Sprintf("cli-test-%d", nsSeq.Add(1))
-	must(t, create(cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})))
-	role := &rbacv1.Role{
-		ObjectMeta: metav1.ObjectMeta{Name: "flux-mirror-secret", Namespace: ns},
-		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "create", "update"}}},
-	}
-	must(t, create(cs.RbacV1().Roles(ns).Create(ctx, role, metav1.CreateOptions{})))
+	must(t, create(admin(t).CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})))
 	s := rbacv1.Subject{Kind: rbacv1.UserKind, Name: subject, APIGroup: rbacv1.GroupName}
 	if sa {
 		s = rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Name: subject, Namespace: ns}
 	}
-	rb := &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "flux-mirror-secret", Namespace: ns},
-		Subjects:   []rbacv1.Subject{s},
-		RoleRef:    rbacv1.RoleRef{Kind: "Role", Name: "flux-mirror-secret", APIGroup: rbacv1.GroupName},
-	}
-	must(t, create(cs.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{})))
-	user := subject
-	if sa {
-		user = "system:serviceaccount:" + ns + ":" + subject
-	}
-	must(t, env.WaitForAccess(ctx, user, ns))
+	must(t, env.GrantSecretRole(ctx, ns, s, names...))
 	return ns
 }
 

@@ -52,6 +52,9 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"unknown flag", good, []string{"--nope"}, "--nope"},
 		{"missing config", "", []string{"-f", "/nonexistent/mirror.yaml"}, "/nonexistent/mirror.yaml"},
 		{"bad namespace", good, []string{"-n", "Not_A_Namespace"}, `invalid namespace "Not_A_Namespace"`},
+		{"bad namespace with --export", good, []string{"--export", "-n", "BAD_NS"}, `invalid namespace "BAD_NS"`},
+		{"missing Secret name", good, []string{"secret"}, "missing the Secret name: flux-mirror secret NAME"},
+		{"JWT lifetime too short", header + "hosts:\n- host: a.example.com\n  credential:\n    jwkPath: k\n    iss: i\n    sub: s\n    exp: 1ns\n", nil, "hosts[0].credential.exp: is shorter than 10s"},
 	}
 	t.Setenv("FLUX_MIRROR_TEST_EMPTY", "")
 	for _, tc := range cases {

@@ -15,8 +15,9 @@ import (
 
 // Decode parses a config document strictly: an unknown field, a key given
 // twice, or a value of the wrong type is an error naming the field's path
-// and line. So is empty input, more than one YAML document, or a top level
-// that is not a mapping.
+// and line. So is empty input, more than one YAML document, a top level
+// that is not a mapping, and text larger than MaxSize, not UTF-8 or with a
+// control character.
 //
 // Decode identifies the document before decoding its fields: when apiVersion
 // or kind is not the one this package knows, that is the only error
@@ -24,32 +25,41 @@ import (
 // Decode substitutes no environment variables and checks no other rule;
 // see Load and Validate.
 func Decode(data []byte) (*v1beta1.Config, error) {
-	cfg, _, err := decode(data)
+	root, err := singleDocument(data)
+	if err != nil {
+		return nil, err
+	}
+	cfg, _, err := decodeRoot(root, nil)
 	return cfg, err
 }
 
-// decode is Decode that also returns the line of each field path, so that
-// validation problems can point into the file.
-func decode(data []byte) (*v1beta1.Config, map[string]int, error) {
-	root, err := singleDocument(data)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := checkIdentity(root); err != nil {
-		return nil, nil, err
+// decodeRoot decodes a config's top-level mapping, whose substituted
+// scalars are subs. It also returns the line of each field path and the
+// substitution of each, so that validation problems can point into the file
+// and never quote a substituted value.
+func decodeRoot(root *yaml.Node, subs substitutions) (*v1beta1.Config, positions, error) {
+	if err := checkIdentity(root, subs); err != nil {
+		return nil, positions{}, err
 	}
 	cfg := &v1beta1.Config{}
-	d := &decoder{lines: map[string]int{}}
+	d := &decoder{subs: subs}
+	d.problems.positions = positions{lines: map[string]int{}, subst: map[string]*substitution{}}
 	d.decode(root, reflect.ValueOf(cfg).Elem(), "")
-	if err := d.problems.err(); err != nil {
-		return nil, nil, err
+	if d.exhausted != nil {
+		return nil, positions{}, d.exhausted
 	}
-	return cfg, d.lines, nil
+	if err := d.problems.err(); err != nil {
+		return nil, positions{}, err
+	}
+	return cfg, d.problems.positions, nil
 }
 
-// singleDocument returns the top-level mapping of the only YAML document in
-// data.
+// singleDocument checks a config's text and returns the top-level mapping
+// of its only YAML document.
 func singleDocument(data []byte) (*yaml.Node, error) {
+	if err := checkText(data); err != nil {
+		return nil, err
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var root *yaml.Node
 	for {
@@ -59,7 +69,7 @@ func singleDocument(data []byte) (*yaml.Node, error) {
 			break
 		}
 		if err != nil {
-			return nil, yamlError(err)
+			return nil, yamlError(err, data)
 		}
 		// An empty document, such as one left by a trailing "---", is no
 		// second config.
@@ -83,17 +93,23 @@ func singleDocument(data []byte) (*yaml.Node, error) {
 
 var errEmpty = errors.New("empty document (a config needs at least apiVersion and kind)")
 
-// yamlError rewords a YAML syntax error. The parser's messages describe
-// the syntax, never the values around it.
-func yamlError(err error) error {
-	return fmt.Errorf("invalid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+// yamlError rewords a YAML syntax error. The parser only ever sees the
+// config as written, never a substituted value. A ${VAR} in a flow
+// collection ({...} or [...]) must be quoted, because "{" and "}" end a
+// plain scalar there; that is said when the text has a reference.
+func yamlError(err error, data []byte) error {
+	msg := truncate(strings.TrimPrefix(err.Error(), "yaml: "), maxProblemLength)
+	if bytes.Contains(data, []byte("${")) {
+		msg += " (inside {...} or [...], quote a ${VAR} reference: '${VAR}')"
+	}
+	return fmt.Errorf("invalid YAML: %s", msg)
 }
 
 // checkIdentity refuses a document whose apiVersion or kind is present and
 // differs from what this package decodes. Missing ones are left to Validate,
 // which reports them together with everything else.
-func checkIdentity(root *yaml.Node) error {
-	var p problems
+func checkIdentity(root *yaml.Node, subs substitutions) error {
+	p := problems{positions: positions{subst: map[string]*substitution{}}}
 	for _, want := range []struct{ key, value string }{
 		{"apiVersion", v1beta1.GroupVersion},
 		{"kind", v1beta1.Kind},
@@ -102,7 +118,10 @@ func checkIdentity(root *yaml.Node) error {
 		if n == nil || n.Kind != yaml.ScalarNode || isNull(n) || n.Value == want.value {
 			continue
 		}
-		p.addAt(n.Line, want.key, "must be %s, got %q", want.value, n.Value)
+		if s := subs[n]; s != nil {
+			p.subst[want.key] = s
+		}
+		p.addAt(n.Line, want.key, "must be %s, got %q", safe(want.value), n.Value)
 	}
 	return p.err()
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -14,15 +15,42 @@ import (
 // problem keeps both its field path with list indexes and its line, and so
 // that all problems of a document are reported together.
 type decoder struct {
+	// problems also records the line of every field and list item
+	// decoded, and the substitution of every substituted one, by path.
 	problems problems
-	// lines records the line of every field and list item decoded, by path.
-	lines map[string]int
+	// subs are the scalars substituted from the environment.
+	subs substitutions
+	// aliasDepth is how many aliases lead to the node being decoded, and
+	// expanded counts the values decoded through an alias.
+	aliasDepth, expanded int
+	// exhausted is set once aliases expanded to more than
+	// maxAliasExpansion values; decoding then stops.
+	exhausted error
 }
+
+const (
+	// maxAliasExpansion bounds the values decoded through aliases (*name),
+	// so that a few kilobytes of nested aliases cannot expand to gigabytes.
+	maxAliasExpansion = 100_000
+	// maxListLength bounds a list such as hosts: a Secret holds at most
+	// 1 MiB, far fewer registries.
+	maxListLength = 10_000
+)
 
 // decode stores n into v, a settable value of one of the kinds the wire
 // types use.
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind == yaml.AliasNode {
+		d.aliasDepth++
+		defer func() { d.aliasDepth-- }()
+	}
 	n = resolveAlias(n)
+	if !d.spend(n, path) {
+		return
+	}
+	if s := d.subs[n]; s != nil {
+		d.problems.subst[path] = s
+	}
 	switch v.Kind() {
 	case reflect.Pointer:
 		d.decodePointer(n, v, path)
@@ -42,12 +70,33 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	}
 }
 
-// decodePointer leaves a null pointer unset, except that a string pointer
-// present with an empty or null value becomes a pointer to "": the
-// substitution of a set-but-empty variable must still count as set, so that
-// validation can say it is empty.
+// spend counts a value decoded through an alias and reports whether
+// decoding may go on.
+func (d *decoder) spend(n *yaml.Node, path string) bool {
+	if d.exhausted != nil {
+		return false
+	}
+	if d.aliasDepth == 0 {
+		return true
+	}
+	d.expanded++
+	if d.expanded > maxAliasExpansion {
+		d.exhausted = fmt.Errorf("line %d: %s: aliases expand to more than %d values, write the entries out "+
+			"instead of repeating an alias (*name)", n.Line, path, maxAliasExpansion)
+		return false
+	}
+	return true
+}
+
+// decodePointer leaves a null pointer unset. A null where an inline secret
+// goes (credential.value, jwkValue) is an error of its own: it is nothing,
+// null or ~ written in the config, never a substituted value, which is
+// always a string.
 func (d *decoder) decodePointer(n *yaml.Node, v reflect.Value, path string) {
-	if isNull(n) && v.Type().Elem().Kind() != reflect.String {
+	if isNull(n) {
+		if v.Type().Elem().Kind() == reflect.String {
+			d.problems.addAt(n.Line, path, "is null: write the value, quoted if it is the text null or ~")
+		}
 		return
 	}
 	elem := reflect.New(v.Type().Elem())
@@ -60,33 +109,45 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		d.problems.addAt(n.Line, path, "expected a mapping, got %s", describe(n))
+		d.problems.addAt(n.Line, path, "expected a mapping, got %s", safe(describe(n)))
 		return
 	}
 	fields, names := jsonFields(v.Type())
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key, value := resolveAlias(n.Content[i]), n.Content[i+1]
+		if !d.spend(key, path) {
+			return
+		}
 		if key.Kind != yaml.ScalarNode {
-			d.problems.addAt(key.Line, path, "a key must be a string, got %s", describe(key))
+			d.problems.addAt(key.Line, path, "a key must be a string, got %s", safe(describe(key)))
 			continue
 		}
-		at := field(path, key.Value)
 		if key.ShortTag() == "!!merge" {
 			d.problems.addAt(key.Line, path, "merge keys (<<) are not supported, write the fields out")
 			continue
 		}
+		fi, known := fields[key.Value]
+		// A substituted key that is no field is shown as written, ${VAR}
+		// and all, never as its value.
+		sub, at := d.subs[key], field(path, key.Value)
+		if sub != nil && !known {
+			at = field(path, sub.raw)
+		}
 		if first, dup := seen[key.Value]; dup {
-			d.problems.addAt(key.Line, at, "duplicate key (first set on line %d)", first)
+			d.problems.addAt(key.Line, at, "duplicate key (first set on line %d)%s", first, keyOrigin(sub))
 			continue
 		}
 		seen[key.Value] = key.Line
-		fi, known := fields[key.Value]
 		if !known {
-			d.problems.addAt(key.Line, at, "unknown field%s", suggest(key.Value, names))
+			hint := suggest(key.Value, names)
+			if sub != nil {
+				hint = " (expected one of " + strings.Join(names, ", ") + ")"
+			}
+			d.problems.addAt(key.Line, at, "unknown field%s", safe(hint))
 			continue
 		}
-		d.lines[at] = key.Line
+		d.problems.lines[at] = key.Line
 		d.decode(value, v.Field(fi), at)
 	}
 }
@@ -96,12 +157,16 @@ func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	if n.Kind != yaml.SequenceNode {
-		d.problems.addAt(n.Line, path, "expected a list, got %s", describe(n))
+		d.problems.addAt(n.Line, path, "expected a list, got %s", safe(describe(n)))
+		return
+	}
+	if len(n.Content) > maxListLength {
+		d.problems.add(path, "%d entries, more than the %d allowed", len(n.Content), maxListLength)
 		return
 	}
 	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 	for i, item := range n.Content {
-		d.lines[index(path, i)] = item.Line
+		d.problems.lines[index(path, i)] = item.Line
 		d.decode(item, s.Index(i), index(path, i))
 	}
 	v.Set(s)
@@ -112,7 +177,7 @@ func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
 // exactly what the user wrote. A null scalar is the empty string.
 func (d *decoder) decodeString(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.ScalarNode {
-		d.problems.addAt(n.Line, path, "expected a string, got %s", describe(n))
+		d.problems.addAt(n.Line, path, "expected a string, got %s", safe(describe(n)))
 		return
 	}
 	if isNull(n) {
@@ -123,18 +188,48 @@ func (d *decoder) decodeString(n *yaml.Node, v reflect.Value, path string) {
 }
 
 // decodeScalar decodes an integer or a boolean, which must carry the
-// matching YAML tag: a quoted "5" is not a number.
+// matching YAML tag: a quoted "5" is not a number. A substituted value, a
+// string, must be exactly a decimal integer or true or false.
 func (d *decoder) decodeScalar(n *yaml.Node, v reflect.Value, path, tag, want string) {
 	if isNull(n) {
 		return
 	}
+	if d.subs[n] != nil {
+		if !setSubstituted(n.Value, v) {
+			d.problems.addAt(n.Line, path, "expected %s", safe(want))
+		}
+		return
+	}
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != tag {
-		d.problems.addAt(n.Line, path, "expected %s, got %s", want, describe(n))
+		d.problems.addAt(n.Line, path, "expected %s, got %s", safe(want), safe(describe(n)))
 		return
 	}
 	if err := n.Decode(v.Addr().Interface()); err != nil {
-		d.problems.addAt(n.Line, path, "expected %s in range", want)
+		d.problems.addAt(n.Line, path, "expected %s in range", safe(want))
 	}
+}
+
+// setSubstituted stores a substituted string into an integer or boolean
+// and reports whether it was one.
+func setSubstituted(s string, v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Int64:
+		i, err := strconv.ParseInt(s, 10, 64)
+		v.SetInt(i)
+		return err == nil
+	case reflect.Bool:
+		v.SetBool(s == "true")
+		return s == "true" || s == "false"
+	}
+	return false
+}
+
+// keyOrigin names the variable a substituted key came from, for messages.
+func keyOrigin(sub *substitution) safe {
+	if sub == nil {
+		return ""
+	}
+	return safe(", the key is " + sub.origin())
 }
 
 // jsonFields maps each json tag name of a struct type to its field index,

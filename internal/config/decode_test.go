@@ -123,9 +123,9 @@ func TestDecodeScalars(t *testing.T) {
 	doc := header + `hosts:
 - host: a.io
   username: 0123
-  credential: {value: }
+  credential: {value: ''}
 - host: b.io
-  credential: {jwkValue: ~, iss: yes, sub: 1e3}
+  credential: {jwkValue: "", iss: yes, sub: 1e3}
 - &c {host: c.io, maxChunkSize: 0x10}
 - host: d.io
   credential: {fromPath: ""}

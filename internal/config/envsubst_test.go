@@ -13,37 +13,63 @@ func (e env) lookup(name string) (string, bool) {
 	return v, ok
 }
 
-func TestSubstitute(t *testing.T) {
-	vars := env{"TOKEN": "t0ken", "EMPTY": "", "MISSING_NOT": "x"}
+// TestExpand covers the expander on single scalars; the forms with their
+// line numbers are in TestSubstitutionForms.
+func TestExpand(t *testing.T) {
+	vars := env{"TOKEN": "t0ken", "EMPTY": "", "MISSING_NOT": "x", "NESTED": "${TOKEN}"}
 	tests := []struct {
 		name, in, out, err string
+		vars               []string
 	}{
-		{"set", "value: ${TOKEN}", "value: t0ken", ""},
-		{"set but empty", "value: '${EMPTY}'", "value: ''", ""},
-		{"default for unset", "value: ${MISSING:-fallback}", "value: fallback", ""},
-		{"default for empty", "value: ${EMPTY:-fallback}", "value: fallback", ""},
-		{"escaped", "value: $${TOKEN}", "value: ${TOKEN}", ""},
-		{"bare dollar is text", "value: $TOKEN", "value: $TOKEN", ""},
-		{"in a key", "${EMPTY}host: x", "host: x", ""},
-		{"unset", "a: 1\nb: ${TOKEN}\nvalue: ${MISSING}\n", "",
-			"line 3: environment variable MISSING is not set: set it (empty is fine), give a default with ${MISSING:-default}, or turn substitution off with --no-envsubst"},
-		{"line of the unset name, not a longer one", "a: ${MISSING_NOT}\nb: ${MISSING}\n", "", "line 2: environment variable MISSING is not set"},
-		{"unset after a default", "a: ${OTHER:-x}\nb: ${MISSING}\n", "", "environment variable MISSING is not set"},
-		{"unset in a transformation", "a: ${MISSING^^}\n", "", "environment variable MISSING is not set"},
-		{"bad substitution", "a: ${}\n", "", "environment substitution: unable to parse variable name (write a literal ${ as $${)"},
+		{"set", "${TOKEN}", "t0ken", "", []string{"TOKEN"}},
+		{"twice", "${TOKEN}:${TOKEN}", "t0ken:t0ken", "", []string{"TOKEN"}},
+		{"set but empty", "${EMPTY}", "", "", []string{"EMPTY"}},
+		{"escaped", "$${TOKEN}", "${TOKEN}", "", nil},
+		{"dollar dollar", "a$$b", "a$b", "", nil},
+		{"bare dollar is text", "$TOKEN $ x$", "$TOKEN $ x$", "", nil},
+		{"a value is not expanded again", "${NESTED}", "${TOKEN}", "", []string{"NESTED"}},
+		{"an unused default is not read", "${TOKEN:-${MISSING}}", "t0ken", "", []string{"TOKEN"}},
+		{"a used default is", "${EMPTY:-${TOKEN}}", "t0ken", "", []string{"EMPTY", "TOKEN"}},
+		{"a message is never expanded", "${MISSING:?no ${TOKEN}}", "", "MISSING: no ${TOKEN}", nil},
+		{"unset", "${MISSING}", "", "environment variable MISSING is not set: set it (empty is fine), " +
+			"give a default with ${MISSING:-default}, or turn substitution off with --no-envsubst", nil},
+		{"name is not a prefix", "${MISSING_NOT}${MISSING}", "", "environment variable MISSING is not set", nil},
+		{"unset in a used default", "${EMPTY:-${MISSING}}", "", "environment variable MISSING is not set", nil},
+		{"digit first", "${1X}", "", "${...}: this form is not supported", nil},
+		{"space", "${TOKEN }", "", "${TOKEN...}: this form is not supported", nil},
+		{"unclosed default", "${MISSING:-abc", "", "${MISSING:-...: no closing }", nil},
+		{"deep", strings.Repeat("${A:-", 9) + strings.Repeat("}", 9), "", "references nested more than 8 deep", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := substitute(tt.in, vars.lookup)
+			e := &expander{lookup: vars.lookup}
+			out, err := e.expand(tt.in)
 			wantError(t, err, tt.err)
-			if err == nil && out != tt.out {
+			if err != nil {
+				if strings.Contains(err.Error(), "t0ken") {
+					t.Errorf("error reveals a variable's value: %v", err)
+				}
+				return
+			}
+			if out != tt.out {
 				t.Errorf("got %q, want %q", out, tt.out)
 			}
-			if err != nil && strings.Contains(err.Error(), "t0ken") {
-				t.Errorf("error reveals a variable's value: %v", err)
+			if strings.Join(e.vars, ",") != strings.Join(tt.vars, ",") {
+				t.Errorf("read %v, want %v", e.vars, tt.vars)
 			}
 		})
 	}
+	t.Run("size", func(t *testing.T) {
+		big := strings.Repeat("x", MaxSize)
+		e := &expander{lookup: env{"BIG": big}.lookup}
+		for range 4 {
+			if _, err := e.expand("${BIG}"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err := e.expand("${BIG}")
+		wantError(t, err, "${BIG}: variables add more than 1 MiB to the config")
+	})
 }
 
 func TestLoadEnvsubst(t *testing.T) {
@@ -58,11 +84,13 @@ func TestLoadEnvsubst(t *testing.T) {
 	}{
 		{"substituted", hostsCredential("value: ${GHCR_TOKEN}"), false, secret, ""},
 		{"default", hostsCredential("value: ${MISSING:-fallback}"), false, "fallback", ""},
-		{"empty variable in an optional field", hostsDoc("{host: a.io, username: '${EMPTY}', credential: {value: ${GHCR_TOKEN}}}"), false, secret, ""},
-		{"empty variable for a token", hostsCredential("value: ${EMPTY}"), false, "", "hosts[0].credential.value: must not be empty (if it is a ${VAR} reference, the variable is set but empty)"},
+		{"empty variable in an optional field", hostsDoc("{host: a.io, username: '${EMPTY}', credential: {value: '${GHCR_TOKEN}'}}"), false, secret, ""},
+		{"empty variable for a token", hostsCredential("value: ${EMPTY}"), false, "", "hosts[0].credential.value: the value of ${EMPTY}: must not be empty (the substitution made it empty"},
 		{"unset variable", hostsCredential("value: ${MISSING}"), false, "", "line 6: environment variable MISSING is not set"},
 		{"no envsubst keeps references", hostsCredential("value: ${MISSING}"), true, "${MISSING}", ""},
-		{"value breaking the YAML", hostsCredential("value: ${BROKEN}"), false, "", "invalid YAML: line 6"},
+		{"value that was YAML", hostsCredential("value: ${BROKEN}"), false, "a: b: c", ""},
+		{"unquoted in a flow mapping", hostsDoc("{host: a.io, credential: {value: ${GHCR_TOKEN}}}"), false, "",
+			"did not find expected ',' or '}' (inside {...} or [...], quote a ${VAR} reference: '${VAR}')"},
 		{"value in a wrong place", hostsDoc("{host: a.io, credential: {value: x, fromPath: '${GHCR_TOKEN}'}}"), false, "", "exactly one of"},
 	}
 	for _, tt := range tests {

@@ -57,9 +57,10 @@ type Loaded struct {
 	Root string
 }
 
-// Load reads the config Options point at, substitutes environment
-// variables, decodes it strictly and validates it. Errors name the config
-// path.
+// Load reads the config Options point at, parses it, substitutes
+// environment variables into its values and keys, decodes it strictly and
+// validates it. Errors name the config path, and the variable, never the
+// value, of a substituted value that is wrong.
 func Load(opts Options) (*Loaded, error) {
 	path, source, err := resolvePath(opts)
 	if err != nil {
@@ -83,20 +84,25 @@ func Load(opts Options) (*Loaded, error) {
 	return &Loaded{Config: cfg, Path: path, Root: root}, nil
 }
 
-// parse substitutes, decodes and validates a config's bytes.
+// parse checks, parses, substitutes, decodes and validates a config's
+// bytes. Substitution happens in the parsed document, one scalar at a
+// time, so that no value can change the document's structure.
 func parse(opts Options, data []byte) (*v1beta1.Config, error) {
-	if !opts.NoEnvsubst {
-		text, err := substitute(string(data), lookupEnv(opts))
-		if err != nil {
-			return nil, err
-		}
-		data = []byte(text)
-	}
-	cfg, lines, err := decode(data)
+	root, err := singleDocument(data)
 	if err != nil {
 		return nil, err
 	}
-	if err := validate(cfg, lines); err != nil {
+	var subs substitutions
+	if !opts.NoEnvsubst {
+		if subs, err = substituteTree(root, lookupEnv(opts)); err != nil {
+			return nil, err
+		}
+	}
+	cfg, at, err := decodeRoot(root, subs)
+	if err != nil {
+		return nil, err
+	}
+	if err := validate(cfg, at); err != nil {
 		return nil, err
 	}
 	return cfg, nil
@@ -110,7 +116,7 @@ func read(opts Options, path string) ([]byte, string, error) {
 		if stdin == nil {
 			stdin = os.Stdin
 		}
-		data, err := io.ReadAll(stdin)
+		data, err := io.ReadAll(io.LimitReader(stdin, MaxSize+1))
 		if err != nil {
 			return nil, "", fmt.Errorf("read standard input: %w", err)
 		}
@@ -120,7 +126,7 @@ func read(opts Options, path string) ([]byte, string, error) {
 		}
 		return data, wd, nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		return nil, "", err
 	}
@@ -129,6 +135,17 @@ func read(opts Options, path string) ([]byte, string, error) {
 		return nil, "", err
 	}
 	return data, root, nil
+}
+
+// readFile reads at most one byte more than MaxSize of a file, enough for
+// checkText to refuse a larger one without holding it in memory.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, MaxSize+1))
 }
 
 // ResolvePath returns the config path Options select: Path if set, else

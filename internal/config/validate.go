@@ -16,29 +16,30 @@ import (
 // A config without hosts is valid: whether hosts are needed is up to the
 // command.
 func Validate(cfg *v1beta1.Config) error {
-	return validate(cfg, nil)
+	return validate(cfg, positions{})
 }
 
-// validate is Validate that prefixes each problem with its line, given the
-// lines of the decoded fields.
-func validate(cfg *v1beta1.Config, lines map[string]int) error {
+// validate is Validate that prefixes each problem with its line and names
+// the variables of substituted values, given the positions of the decoded
+// fields.
+func validate(cfg *v1beta1.Config, at positions) error {
 	if cfg == nil {
 		return errors.New("no config")
 	}
-	p := problems{lines: lines}
+	p := problems{positions: at}
 	switch cfg.APIVersion {
 	case v1beta1.GroupVersion:
 	case "":
-		p.add("apiVersion", "required, set it to %s", v1beta1.GroupVersion)
+		p.add("apiVersion", "required, set it to %s", safe(v1beta1.GroupVersion))
 	default:
-		p.add("apiVersion", "must be %s, got %q", v1beta1.GroupVersion, cfg.APIVersion)
+		p.add("apiVersion", "must be %s, got %q", safe(v1beta1.GroupVersion), cfg.APIVersion)
 	}
 	switch cfg.Kind {
 	case v1beta1.Kind:
 	case "":
-		p.add("kind", "required, set it to %s", v1beta1.Kind)
+		p.add("kind", "required, set it to %s", safe(v1beta1.Kind))
 	default:
-		p.add("kind", "must be %s, got %q", v1beta1.Kind, cfg.Kind)
+		p.add("kind", "must be %s, got %q", safe(v1beta1.Kind), cfg.Kind)
 	}
 	validateHosts(&p, cfg.Hosts)
 	for i := range cfg.Artifacts {
@@ -61,8 +62,12 @@ func validateHosts(p *problems, hosts []v1beta1.Host) {
 		}
 		key := registryKey(hosts[i].Host)
 		if j, dup := first[key]; dup {
+			other := any(hosts[j].Host)
+			if p.substituted(field(index("hosts", j), "host")) {
+				other = "…"
+			}
 			p.add(field(path, "host"), "%q is the same registry as hosts[%d] (%q), list each registry once",
-				hosts[i].Host, j, hosts[j].Host)
+				hosts[i].Host, j, other)
 			continue
 		}
 		first[key] = i

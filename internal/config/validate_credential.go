@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/fluxcd/flux-mirror/api/v1beta1"
 )
@@ -21,8 +22,25 @@ var (
 	}
 )
 
-// emptyHint explains the usual cause of an empty inline secret.
-const emptyHint = "must not be empty (if it is a ${VAR} reference, the variable is set but empty)"
+// addEmpty reports an empty inline secret, and when it was substituted,
+// that the substitution made it empty.
+func addEmpty(p *problems, path string) {
+	if p.substituted(path) {
+		p.add(path, "must not be empty (the substitution made it empty: is the variable set but empty?)")
+		return
+	}
+	p.add(path, "must not be empty")
+}
+
+// MinJWTLifetime is the shortest credential.exp accepted. A signed JWT has
+// to outlive the write (the Kubernetes API or a credential helper, up to
+// --timeout) and reach its first reader, a registry whose clock may run a
+// few seconds ahead; below ten seconds it is as good as expired when read.
+const MinJWTLifetime = 10 * time.Second
+
+// LongJWTLifetime is the credential.exp above which the commands warn: a
+// leaked token works that long, and a CronJob re-mints far more often.
+const LongJWTLifetime = 24 * time.Hour
 
 // validateCredential checks a token source and the claims that go with it.
 // Messages never include Value or JWKValue.
@@ -31,7 +49,7 @@ func validateCredential(p *problems, path string, c *v1beta1.Credential) {
 		c.Value != nil, c.FromPath != "", c.JWKPath != "", c.JWKValue != nil, c.Provider != "")
 
 	if c.Value != nil && *c.Value == "" {
-		p.add(field(path, "value"), emptyHint)
+		addEmpty(p, field(path, "value"))
 	}
 	if c.FromPath != "" {
 		validatePath(p, field(path, "fromPath"), c.FromPath)
@@ -42,14 +60,14 @@ func validateCredential(p *problems, path string, c *v1beta1.Credential) {
 	if c.JWKValue != nil {
 		switch {
 		case *c.JWKValue == "":
-			p.add(field(path, "jwkValue"), emptyHint)
+			addEmpty(p, field(path, "jwkValue"))
 		case !json.Valid([]byte(*c.JWKValue)):
 			p.add(field(path, "jwkValue"), "not JSON, expected a private JWK or a JWK set holding one")
 		}
 	}
 	if c.Provider != "" && !slices.Contains(credentialProviders, c.Provider) {
 		p.add(field(path, "provider"), "unknown provider %q, expected one of %s",
-			c.Provider, strings.Join(credentialProviders, ", "))
+			c.Provider, safe(strings.Join(credentialProviders, ", ")))
 	}
 	if one {
 		validateClaims(p, path, c)
@@ -67,20 +85,24 @@ func validateClaims(p *problems, path string, c *v1beta1.Credential) {
 	for _, claim := range []struct{ name, value string }{{"iss", c.Iss}, {"sub", c.Sub}} {
 		switch {
 		case signed && claim.value == "":
-			p.add(field(path, claim.name), "required with %s", source)
+			p.add(field(path, claim.name), "required with %s", safe(source))
 		case !signed && claim.value != "":
-			p.add(field(path, claim.name), "only allowed with jwkPath or jwkValue, not with %s", source)
+			p.add(field(path, claim.name), "only allowed with jwkPath or jwkValue, not with %s", safe(source))
 		}
 	}
 	if c.Aud != "" && (c.Value != nil || c.FromPath != "") {
 		p.add(field(path, "aud"), "only allowed with jwkPath, jwkValue or provider, not with %s "+
-			"(the token is used as it is)", source)
+			"(the token is used as it is)", safe(source))
 	}
 	if c.Exp != "" {
 		if signed {
 			validateDuration(p, field(path, "exp"), c.Exp, false)
+			if d, err := time.ParseDuration(c.Exp); err == nil && d > 0 && d < MinJWTLifetime {
+				p.add(field(path, "exp"), "is shorter than %s: the token would expire before it is read; use %s or more",
+					MinJWTLifetime, MinJWTLifetime)
+			}
 		} else {
-			p.add(field(path, "exp"), "only allowed with jwkPath or jwkValue, not with %s", source)
+			p.add(field(path, "exp"), "only allowed with jwkPath or jwkValue, not with %s", safe(source))
 		}
 	}
 }

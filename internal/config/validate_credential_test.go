@@ -30,8 +30,7 @@ func TestValidateCredential(t *testing.T) {
 			"hosts[0].credential: exactly one of value, fromPath, jwkPath, jwkValue, provider must be set"},
 		{"two sources", credentialDoc("value: x, fromPath: y"),
 			"hosts[0].credential: exactly one of value, fromPath, jwkPath, jwkValue, provider must be set, got value and fromPath"},
-		{"empty value", credentialDoc("value: ''"), "hosts[0].credential.value: must not be empty (if it is a ${VAR} reference, the variable is set but empty)"},
-		{"null value", credentialDoc("value: "), "hosts[0].credential.value: must not be empty"},
+		{"empty value", credentialDoc("value: ''"), "hosts[0].credential.value: must not be empty"},
 		{"empty jwkValue", credentialDoc("jwkValue: '', iss: i, sub: s"), "hosts[0].credential.jwkValue: must not be empty"},
 		{"jwkValue not JSON", credentialDoc("jwkValue: 'kty: OKP', iss: i, sub: s"), "hosts[0].credential.jwkValue: not JSON"},
 		{"unknown provider", credentialDoc("provider: gitlab"),
@@ -59,6 +58,9 @@ func TestValidateClaims(t *testing.T) {
 		{"exp not a duration", credentialDoc(jwkSource + ", exp: 5"), "hosts[0].credential.exp: not a duration"},
 		{"exp zero", credentialDoc(jwkSource + ", exp: 0s"), "hosts[0].credential.exp: must be greater than zero"},
 		{"exp negative", credentialDoc(jwkSource + ", exp: -1m"), "hosts[0].credential.exp: must be greater than zero"},
+		{"exp too short", credentialDoc(jwkSource + ", exp: 1ns"), "hosts[0].credential.exp: is shorter than 10s"},
+		{"exp just long enough", credentialDoc(jwkSource + ", exp: 10s"), ""},
+		{"exp of years is valid (the commands warn)", credentialDoc(jwkSource + ", exp: 2562047h"), ""},
 	})
 }
 

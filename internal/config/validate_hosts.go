@@ -1,8 +1,6 @@
 package config
 
 import (
-	"errors"
-	"fmt"
 	"github.com/fluxcd/flux-mirror/internal/cloudhost"
 	"net/netip"
 	"slices"
@@ -29,9 +27,14 @@ func validateHost(p *problems, path string, h *v1beta1.Host) {
 	if h.Provider != "" {
 		if !slices.Contains(registryProviders, h.Provider) {
 			p.add(field(path, "provider"), "unknown provider %q, expected one of %s",
-				h.Provider, strings.Join(registryProviders, ", "))
+				h.Provider, safe(strings.Join(registryProviders, ", ")))
 		} else if err := cloudhost.Check(h.Provider, h.Host); h.Host != "" && err != nil {
-			p.add(field(path, "host"), "%v", err)
+			if p.substituted(field(path, "host")) {
+				// cloudhost's message quotes the host.
+				p.add(field(path, "host"), "not a registry host that provider %s serves", safe(h.Provider))
+			} else {
+				p.add(field(path, "host"), "%v", err)
+			}
 		}
 		for _, other := range []struct {
 			name string
@@ -70,19 +73,19 @@ func validateHost(p *problems, path string, h *v1beta1.Host) {
 func ValidateHost(host string) error {
 	switch {
 	case host == "":
-		return errors.New("must not be empty")
+		return valueErrorf("must not be empty")
 	case strings.IndexFunc(host, unicode.IsSpace) >= 0:
-		return errors.New("must not contain whitespace")
+		return valueErrorf("must not contain whitespace")
 	}
 	if scheme, rest, ok := strings.Cut(host, "://"); ok {
 		bare, _, _ := strings.Cut(rest, "/")
-		return fmt.Errorf("remove the scheme %q, write %q", scheme+"://", strings.ToLower(bare))
+		return valueErrorf("remove the scheme %q, write %q", scheme+"://", strings.ToLower(bare))
 	}
 	if name, _, ok := strings.Cut(host, "/"); ok {
-		return fmt.Errorf("must be a host without a path, write %q", strings.ToLower(name))
+		return valueErrorf("must be a host without a path, write %q", strings.ToLower(name))
 	}
 	if lower := strings.ToLower(host); lower != host {
-		return fmt.Errorf("must be lowercase, write %q", lower)
+		return valueErrorf("must be lowercase, write %q", lower)
 	}
 	name, port, err := splitHostPort(host)
 	if err != nil {
@@ -90,13 +93,13 @@ func ValidateHost(host string) error {
 	}
 	if port != "" {
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port[0] == '0' {
-			return fmt.Errorf("port %q must be a number from 1 to 65535", port)
+			return valueErrorf("port %q must be a number from 1 to 65535", port)
 		}
 	}
 	if strings.HasPrefix(name, "[") {
 		addr, err := netip.ParseAddr(name[1 : len(name)-1])
 		if err != nil || !addr.Is6() || addr.Zone() != "" {
-			return fmt.Errorf("%q is not an IPv6 address", name)
+			return valueErrorf("%q is not an IPv6 address", name)
 		}
 		return nil
 	}
@@ -109,14 +112,14 @@ func splitHostPort(host string) (name, port string, err error) {
 	if strings.HasPrefix(host, "[") {
 		end := strings.IndexByte(host, ']')
 		if end < 0 {
-			return "", "", errors.New("missing ] after the IPv6 address")
+			return "", "", valueErrorf("missing ] after the IPv6 address")
 		}
 		name, rest := host[:end+1], host[end+1:]
 		if rest == "" {
 			return name, "", nil
 		}
 		if !strings.HasPrefix(rest, ":") || rest == ":" {
-			return "", "", errors.New("only a :port may follow the IPv6 address")
+			return "", "", valueErrorf("only a :port may follow the IPv6 address")
 		}
 		return name, rest[1:], nil
 	}
@@ -126,11 +129,11 @@ func splitHostPort(host string) (name, port string, err error) {
 	case 1:
 		name, port, _ := strings.Cut(host, ":")
 		if port == "" {
-			return "", "", errors.New("empty port after the colon")
+			return "", "", valueErrorf("empty port after the colon")
 		}
 		return name, port, nil
 	default:
-		return "", "", fmt.Errorf("put an IPv6 address in brackets, write %q", "["+host+"]")
+		return "", "", valueErrorf("put an IPv6 address in brackets, write %q", "["+host+"]")
 	}
 }
 
@@ -140,12 +143,12 @@ func validateHostname(name string) error {
 	labels := strings.Split(name, ".")
 	if last := labels[len(labels)-1]; last != "" && strings.Trim(last, "0123456789") == "" {
 		if addr, err := netip.ParseAddr(name); err != nil || !addr.Is4() {
-			return fmt.Errorf("%q is not an IPv4 address", name)
+			return valueErrorf("%q is not an IPv4 address", name)
 		}
 		return nil
 	}
 	if len(name) > 253 {
-		return errors.New("longer than 253 characters")
+		return valueErrorf("longer than 253 characters")
 	}
 	for _, label := range labels {
 		if err := validateLabel(label); err != nil {
@@ -160,15 +163,15 @@ func validateHostname(name string) error {
 func validateLabel(label string) error {
 	switch {
 	case label == "":
-		return errors.New("empty DNS label (check for a leading, trailing or doubled dot)")
+		return valueErrorf("empty DNS label (check for a leading, trailing or doubled dot)")
 	case len(label) > 63:
-		return errors.New("a DNS label is longer than 63 characters")
+		return valueErrorf("a DNS label is longer than 63 characters")
 	case label[0] == '-' || label[len(label)-1] == '-':
-		return fmt.Errorf("DNS label %q must not start or end with a hyphen", label)
+		return valueErrorf("DNS label %q must not start or end with a hyphen", label)
 	}
 	for _, c := range label {
 		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
-			return fmt.Errorf("invalid character %q (a host has only a-z, 0-9, '-', '.' and a :port)", c)
+			return valueErrorf("invalid character %q (a host has only a-z, 0-9, '-', '.' and a :port)", c)
 		}
 	}
 	return nil

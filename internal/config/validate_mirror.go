@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"net/url"
 	"regexp"
 	"slices"
@@ -50,19 +49,19 @@ func validateRepositoryField(p *problems, path, ref string) {
 // or digest: [host[:port]/]path/to/repo.
 func validateRepository(ref string) error {
 	if strings.IndexFunc(ref, unicode.IsSpace) >= 0 {
-		return fmt.Errorf("must not contain whitespace")
+		return valueErrorf("must not contain whitespace")
 	}
 	if scheme, rest, ok := strings.Cut(ref, "://"); ok {
-		return fmt.Errorf("remove the scheme %q, write %q", scheme+"://", rest)
+		return valueErrorf("remove the scheme %q, write %q", scheme+"://", rest)
 	}
 	if name, _, ok := strings.Cut(ref, "@"); ok {
-		return fmt.Errorf("must be a repository without a digest, write %q", name)
+		return valueErrorf("must be a repository without a digest, write %q", name)
 	}
 	components := strings.Split(ref, "/")
 	if first := components[0]; len(components) > 1 &&
 		(strings.ContainsAny(first, ".:[") || first == "localhost") {
 		if err := ValidateHost(first); err != nil {
-			return fmt.Errorf("registry host %q: %w", first, err)
+			return valueErrorf("registry host %q: %v", first, err)
 		}
 		components = components[1:]
 	}
@@ -75,11 +74,11 @@ func validateRepositoryPath(components []string) error {
 	for i, c := range components {
 		if i == len(components)-1 {
 			if name, _, ok := strings.Cut(c, ":"); ok {
-				return fmt.Errorf("must be a repository without a tag, drop %q", c[len(name):])
+				return valueErrorf("must be a repository without a tag, drop %q", c[len(name):])
 			}
 		}
 		if !repositoryComponent.MatchString(c) {
-			return fmt.Errorf("invalid repository path component %q (lowercase letters and digits "+
+			return valueErrorf("invalid repository path component %q (lowercase letters and digits "+
 				"separated by '.', '_', '__' or '-')", c)
 		}
 	}
@@ -99,7 +98,7 @@ func validateSelector(p *problems, path string, s *v1beta1.Selector) {
 		validateSemver(p, field(path, "semver"), s.Semver)
 	}
 	if s.SortBy != "" && !slices.Contains(sortOrders, s.SortBy) {
-		p.add(field(path, "sortBy"), "unknown order %q, expected one of %s", s.SortBy, strings.Join(sortOrders, ", "))
+		p.add(field(path, "sortBy"), "unknown order %q, expected one of %s", s.SortBy, safe(strings.Join(sortOrders, ", ")))
 	}
 	if s.Limit != nil && *s.Limit < 0 {
 		p.add(field(path, "limit"), "must not be negative (0 keeps all)")
@@ -110,9 +109,9 @@ func validateVerify(p *problems, path string, v *v1beta1.Verify) {
 	switch v.Provider {
 	case verifyProviderCosign:
 	case "":
-		p.add(field(path, "provider"), "required, set it to %s", verifyProviderCosign)
+		p.add(field(path, "provider"), "required, set it to %s", safe(verifyProviderCosign))
 	default:
-		p.add(field(path, "provider"), "unknown provider %q, expected %s", v.Provider, verifyProviderCosign)
+		p.add(field(path, "provider"), "unknown provider %q, expected %s", v.Provider, safe(verifyProviderCosign))
 	}
 	for i, id := range v.MatchOIDCIdentity {
 		at := index(field(path, "matchOIDCIdentity"), i)

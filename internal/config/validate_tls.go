@@ -2,8 +2,6 @@ package config
 
 import (
 	"encoding/pem"
-	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/fluxcd/flux-mirror/api/v1beta1"
@@ -49,7 +47,7 @@ func validateSPIFFEServer(p *problems, path string, s *v1beta1.SPIFFEServer) {
 		if name, ok := strings.CutPrefix(s.TrustDomain, "spiffe://"); ok {
 			p.add(field(path, "trustDomain"), "write the trust domain name without spiffe://, %q", name)
 		} else if err := validateTrustDomain(s.TrustDomain); err != nil {
-			p.add(field(path, "trustDomain"), "%v, or write %q for the client's own", err, v1beta1.TrustDomainSelf)
+			p.add(field(path, "trustDomain"), "%v, or write %q for the client's own", err, safe(v1beta1.TrustDomainSelf))
 		}
 	}
 }
@@ -58,13 +56,13 @@ func validateClientAuth(p *problems, path string, c *v1beta1.ClientAuth) {
 	switch {
 	case c.Provider != "":
 		if c.Provider != v1beta1.ClientProviderX509SVID {
-			p.add(field(path, "provider"), "unknown provider %q, expected %s", c.Provider, v1beta1.ClientProviderX509SVID)
+			p.add(field(path, "provider"), "unknown provider %q, expected %s", c.Provider, safe(v1beta1.ClientProviderX509SVID))
 		}
 		if c.Certificate != nil || c.Key != nil {
 			p.add(path, "set either provider or certificate and key, not both")
 		}
 	case c.Certificate == nil && c.Key == nil:
-		p.add(path, "set either provider: %s, or certificate and key", v1beta1.ClientProviderX509SVID)
+		p.add(path, "set either provider: %s, or certificate and key", safe(v1beta1.ClientProviderX509SVID))
 	case c.Certificate == nil:
 		p.add(field(path, "certificate"), "required with key")
 	case c.Key == nil:
@@ -100,14 +98,14 @@ func validatePEM(p *problems, path, data, what string, accept func(string) bool)
 			break
 		}
 		if !accept(block.Type) {
-			p.add(path, "holds a PEM block of type %q, expected %s", block.Type, what)
+			p.add(path, "holds a PEM block of type %q, expected %s", block.Type, safe(what))
 			return
 		}
 		blocks++
 		rest = next
 	}
 	if blocks == 0 {
-		p.add(path, "no PEM data, expected %s", what)
+		p.add(path, "no PEM data, expected %s", safe(what))
 	}
 }
 
@@ -119,7 +117,7 @@ func isPrivateKey(blockType string) bool { return strings.HasSuffix(blockType, "
 func validateSPIFFEID(id string) error {
 	rest, ok := strings.CutPrefix(id, "spiffe://")
 	if !ok {
-		return errors.New("must be a SPIFFE ID (spiffe://trust-domain/path)")
+		return valueErrorf("must be a SPIFFE ID (spiffe://trust-domain/path)")
 	}
 	domain, path, hasPath := strings.Cut(rest, "/")
 	if err := validateTrustDomain(domain); err != nil {
@@ -131,13 +129,13 @@ func validateSPIFFEID(id string) error {
 	for _, segment := range strings.Split(path, "/") {
 		switch segment {
 		case "":
-			return errors.New("empty path segment in the SPIFFE ID (check for a doubled or trailing slash)")
+			return valueErrorf("empty path segment in the SPIFFE ID (check for a doubled or trailing slash)")
 		case ".", "..":
-			return errors.New(`the SPIFFE ID path must not contain "." or ".." segments`)
+			return valueErrorf(`the SPIFFE ID path must not contain "." or ".." segments`)
 		}
 		for _, c := range segment {
 			if !isSPIFFEChar(c) && !('A' <= c && c <= 'Z') {
-				return fmt.Errorf("invalid character %q in the SPIFFE ID path", c)
+				return valueErrorf("invalid character %q in the SPIFFE ID path", c)
 			}
 		}
 	}
@@ -148,11 +146,11 @@ func validateSPIFFEID(id string) error {
 // ".", "-" and "_".
 func validateTrustDomain(name string) error {
 	if name == "" {
-		return errors.New("empty trust domain")
+		return valueErrorf("empty trust domain")
 	}
 	for _, c := range name {
 		if !isSPIFFEChar(c) {
-			return fmt.Errorf("invalid character %q in the trust domain (allowed: a-z, 0-9, '.', '-', '_')", c)
+			return valueErrorf("invalid character %q in the trust domain (allowed: a-z, 0-9, '.', '-', '_')", c)
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,7 +40,7 @@ func ReadFile(root, path string) ([]byte, error) {
 	}
 	f, err := os.Open(full)
 	if err != nil {
-		return nil, err
+		return nil, confinedError(path, absRoot, full, err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
@@ -64,4 +65,16 @@ func fromFile(_ context.Context, req tokenRequest) (token, error) {
 		return token{}, fmt.Errorf("credential.fromPath %q: file is empty or only whitespace", req.cred.FromPath)
 	}
 	return token{value: value}, nil
+}
+
+// confinedError explains a file that could not be opened: the path the
+// user wrote was looked up inside root, which is not where an absolute
+// path or a symlink pointing out of root would lead outside flux-mirror.
+func confinedError(path, root, full string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err // the path is said below, as written and as resolved
+	}
+	return fmt.Errorf("%w: %q was looked up as %s, since paths in the config are confined to %s "+
+		"(absolute paths, \"..\" and symlinks are re-rooted there)", err, path, full, root)
 }

@@ -167,8 +167,27 @@ func TestFromPath(t *testing.T) {
 
 	_, err = Resolve(ctx, root, host("missing"), Options{})
 	if err == nil || !errors.Is(err, fs.ErrNotExist) ||
-		!strings.HasPrefix(err.Error(), `host "ghcr.io": read credential.fromPath "missing": open `) ||
-		!strings.HasSuffix(err.Error(), ": no such file or directory") {
+		!strings.HasPrefix(err.Error(), `host "ghcr.io": read credential.fromPath "missing": no such file or directory: `) {
 		t.Errorf("missing file: err = %v", err)
+	}
+}
+
+// TestReadFileSaysPathsAreConfined checks that a path that is not found
+// is reported as written and as resolved, with the rule that re-rooted
+// it, so that "/var/run/token" missing under the config's directory does
+// not read as a mystery.
+func TestReadFileSaysPathsAreConfined(t *testing.T) {
+	root := t.TempDir()
+	symlink(t, "/etc/hostname", filepath.Join(root, "host-link"))
+	for _, path := range []string{"/var/run/secrets/token", "../../token", "host-link"} {
+		_, err := ReadFile(root, path)
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("%s: err = %v, want not found", path, err)
+		}
+		for _, want := range []string{`"` + path + `" was looked up as ` + root, "confined to " + root, `absolute paths, ".." and symlinks are re-rooted there`} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: err = %q lacks %q", path, err, want)
+			}
+		}
 	}
 }

@@ -116,7 +116,7 @@ func TestJWKErrors(t *testing.T) {
 		want string
 	}{
 		{"missing file", v1beta1.Credential{JWKPath: "nope.json"},
-			`host "h.example": read credential.jwkPath "nope.json": open `},
+			`host "h.example": read credential.jwkPath "nope.json": no such file or directory: "nope.json" was looked up as `},
 		{"public key", v1beta1.Credential{JWKPath: "pubkey.json"},
 			`host "h.example": credential.jwkPath "pubkey.json": JWK is a public key`},
 		{"garbage value", v1beta1.Credential{JWKValue: ptr("garbage")},

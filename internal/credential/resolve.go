@@ -167,6 +167,9 @@ func (r resolver) resolve(ctx context.Context, root string, h v1beta1.Host) (Cre
 	}()
 	select {
 	case res := <-done:
+		if res.err == nil {
+			res.err = checkContent(h, res.cred)
+		}
 		if res.err != nil {
 			return Credential{}, fmt.Errorf("host %q: %w", h.Host, res.err)
 		}

@@ -75,7 +75,7 @@ func TestRESTConfigFromKubeconfigReachesTheServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.UpsertSecret(context.Background(), "from-kubeconfig", []byte(`{"auths":{}}`), false); err != nil {
+	if _, err := c.UpsertSecret(context.Background(), "from-kubeconfig", []byte(`{"auths":{}}`), Stamp{}, false); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -4,16 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/util/retry"
 )
 
 // Operation says what UpsertSecret did.
@@ -25,11 +22,6 @@ const (
 	// Replaced means an existing Secret's Docker config was replaced in place.
 	Replaced Operation = "replaced"
 )
-
-// conflictBackoff retries an update that lost a race with another writer.
-// Every round lets at least one writer through, so the steps cover a dozen
-// writers racing on the same Secret.
-var conflictBackoff = wait.Backoff{Steps: 16, Duration: 10 * time.Millisecond, Factor: 1.5, Jitter: 0.5, Cap: time.Second}
 
 // SecretClient reads and writes Secrets in one namespace with exactly the
 // verbs of the documented Role: get, create and update.
@@ -78,45 +70,53 @@ func (c *SecretClient) update(ctx context.Context, s *corev1.Secret) error {
 }
 
 // NewDockerConfigSecret returns a kubernetes.io/dockerconfigjson Secret
-// holding dockerConfigJSON. An empty namespace is left out, as kubectl does.
-func NewDockerConfigSecret(namespace, name string, dockerConfigJSON []byte) *corev1.Secret {
-	return &corev1.Secret{
+// holding dockerConfigJSON, stamped with stamp's annotations. An empty
+// namespace is left out, as kubectl does.
+func NewDockerConfigSecret(namespace, name string, dockerConfigJSON []byte, stamp Stamp) *corev1.Secret {
+	s := &corev1.Secret{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
 		Type:       corev1.SecretTypeDockerConfigJson,
 		Data:       map[string][]byte{corev1.DockerConfigJsonKey: dockerConfigJSON},
 	}
+	stamp.apply(&s.ObjectMeta)
+	return s
 }
 
-// UpsertSecret writes dockerConfigJSON into the Secret name. With
-// createOnly it only creates (one request) and fails if the Secret exists.
-// Otherwise it reads the Secret and creates it, or replaces its Docker
-// config in place, keeping its labels, annotations and any other data keys;
-// an update that loses a race with another writer is retried on the fresh
-// object. A Secret of another type, or an immutable one, is left untouched
-// and reported.
-func (c *SecretClient) UpsertSecret(ctx context.Context, name string, dockerConfigJSON []byte, createOnly bool) (Operation, error) {
+// UpsertSecret writes dockerConfigJSON into the Secret name, stamped with
+// stamp's annotations. With createOnly it only creates (one request) and
+// fails if the Secret exists. Otherwise it reads the Secret and creates it,
+// or replaces its Docker config in place, keeping its labels, other
+// annotations and any other data keys. An update or create that loses a
+// race with another writer is retried on the fresh object until ctx ends
+// (see retryConflicts). A Secret of another type, an immutable one, or one
+// whose data would pass MaxSecretDataSize is left untouched and reported.
+func (c *SecretClient) UpsertSecret(ctx context.Context, name string, dockerConfigJSON []byte, stamp Stamp, createOnly bool) (Operation, error) {
 	ref := c.namespace + "/" + name
+	fresh := NewDockerConfigSecret(c.namespace, name, dockerConfigJSON, stamp)
+	if err := CheckSize(fresh); err != nil {
+		return "", err
+	}
 	if createOnly {
-		err := c.create(ctx, NewDockerConfigSecret(c.namespace, name, dockerConfigJSON))
+		err := c.create(ctx, fresh)
 		if apierrors.IsAlreadyExists(err) {
 			return "", fmt.Errorf("secret %s already exists and --create was given: drop --create to replace it in place", ref)
 		}
 		if err != nil {
-			return "", c.explain("create", ref, err)
+			return "", c.explain("create", name, err)
 		}
 		return Created, nil
 	}
 
 	var op Operation
 	var verb string // of the last request, for the error message
-	err := retry.OnError(conflictBackoff, retriable, func() error {
+	err := retryConflicts(ctx, ref, func() error {
 		verb = "get"
 		existing, err := c.get(ctx, name)
 		switch {
 		case apierrors.IsNotFound(err):
 			op, verb = Created, "create"
-			return c.create(ctx, NewDockerConfigSecret(c.namespace, name, dockerConfigJSON))
+			return c.create(ctx, fresh)
 		case err != nil:
 			return err
 		}
@@ -127,23 +127,23 @@ func (c *SecretClient) UpsertSecret(ctx context.Context, name string, dockerConf
 			existing.Data = map[string][]byte{}
 		}
 		existing.Data[corev1.DockerConfigJsonKey] = dockerConfigJSON
+		stamp.apply(&existing.ObjectMeta)
+		if err := CheckSize(existing); err != nil {
+			return err
+		}
 		op, verb = Replaced, "update"
 		return c.update(ctx, existing)
 	})
 	if err != nil {
 		var user *userError
-		if errors.As(err, &user) {
+		var size *SizeError
+		var race *RaceError
+		if errors.As(err, &user) || errors.As(err, &size) || errors.As(err, &race) {
 			return "", err
 		}
-		return "", c.explain(verb, ref, err)
+		return "", c.explain(verb, name, err)
 	}
 	return op, nil
-}
-
-// retriable is true for a lost race: an update on a stale resourceVersion,
-// or a create that another writer beat.
-func retriable(err error) bool {
-	return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)
 }
 
 // userError is a refusal that needs the user's decision, not a retry.
@@ -162,12 +162,19 @@ func replaceable(s *corev1.Secret, ref string) error {
 	return nil
 }
 
-// explain turns API errors into messages that say what to do.
-func (c *SecretClient) explain(verb, ref string, err error) error {
+// explain turns API errors into messages that say what to do. A refusal
+// names the rule of the documented Role (examples/cluster/rbac.yaml) to
+// widen: get and update are granted per Secret name, create per namespace.
+func (c *SecretClient) explain(verb, name string, err error) error {
+	ref := c.namespace + "/" + name
 	switch {
+	case apierrors.IsForbidden(err) && verb == "create":
+		return fmt.Errorf("%s secret %s: permission denied: %w (the identity needs create on secrets in namespace %q: "+
+			"the create rule of its Role (flux-mirror-secret in examples/cluster/rbac.yaml), or bind that Role to it if it has none)", verb, ref, err, c.namespace)
 	case apierrors.IsForbidden(err):
-		return fmt.Errorf("%s secret %s: permission denied: %w (the identity needs get, create and update on secrets in namespace %q)",
-			verb, ref, err, c.namespace)
+		return fmt.Errorf("%s secret %s: permission denied: %w (the identity needs get and update on the Secret %q in namespace %q: "+
+			"add %q to resourceNames of the get/update rule of its Role (flux-mirror-secret in examples/cluster/rbac.yaml), or bind that Role to it if it has none)",
+			verb, ref, err, name, c.namespace, name)
 	case apierrors.IsUnauthorized(err):
 		return fmt.Errorf("%s secret %s: not authenticated: %w (check the kubeconfig credentials or the pod's ServiceAccount token)", verb, ref, err)
 	case apierrors.IsNotFound(err):

@@ -47,31 +47,17 @@ func admin(t *testing.T) kubernetes.Interface {
 var nsSeq atomic.Int32
 
 // namespaceWithRole creates a namespace holding the documented Role
-// (secrets: get, create, update) bound to user.
+// (examples/cluster/rbac.yaml: get and update on the Secret regcreds,
+// create on secrets) bound to user.
 func namespaceWithRole(t *testing.T, user string) string {
 	t.Helper()
 	ctx := context.Background()
-	cs := admin(t)
 	ns := fmt.Sprintf("kube-test-%d", nsSeq.Add(1))
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+	if _, err := admin(t).CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	role := &rbacv1.Role{
-		ObjectMeta: metav1.ObjectMeta{Name: "flux-mirror-secret", Namespace: ns},
-		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get", "create", "update"}}},
-	}
-	if _, err := cs.RbacV1().Roles(ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	rb := &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "flux-mirror-secret", Namespace: ns},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, Name: user, APIGroup: rbacv1.GroupName}},
-		RoleRef:    rbacv1.RoleRef{Kind: "Role", Name: "flux-mirror-secret", APIGroup: rbacv1.GroupName},
-	}
-	if _, err := cs.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := env.WaitForAccess(ctx, user, ns); err != nil {
+	subject := rbacv1.Subject{Kind: rbacv1.UserKind, Name: user, APIGroup: rbacv1.GroupName}
+	if err := env.GrantSecretRole(ctx, ns, subject); err != nil {
 		t.Fatal(err)
 	}
 	return ns
@@ -113,7 +99,7 @@ func TestUpsertCreatesThenReplacesWithTheDocumentedRole(t *testing.T) {
 	c, calls := countingClient(t, "alice", ns)
 	ctx := context.Background()
 
-	op, err := c.UpsertSecret(ctx, "regcreds", []byte(`{"auths":{"a":{}}}`), false)
+	op, err := c.UpsertSecret(ctx, "regcreds", []byte(`{"auths":{"a":{}}}`), Stamp{}, false)
 	if err != nil || op != Created {
 		t.Fatalf("first upsert: op=%q err=%v", op, err)
 	}
@@ -126,7 +112,7 @@ func TestUpsertCreatesThenReplacesWithTheDocumentedRole(t *testing.T) {
 	}
 
 	calls.Store(0)
-	op, err = c.UpsertSecret(ctx, "regcreds", []byte(`{"auths":{"b":{}}}`), false)
+	op, err = c.UpsertSecret(ctx, "regcreds", []byte(`{"auths":{"b":{}}}`), Stamp{}, false)
 	if err != nil || op != Replaced {
 		t.Fatalf("second upsert: op=%q err=%v", op, err)
 	}
@@ -138,7 +124,7 @@ func TestUpsertCreatesThenReplacesWithTheDocumentedRole(t *testing.T) {
 	}
 
 	calls.Store(0)
-	op, err = c.UpsertSecret(ctx, "fresh", []byte(`{"auths":{"c":{}}}`), true)
+	op, err = c.UpsertSecret(ctx, "fresh", []byte(`{"auths":{"c":{}}}`), Stamp{}, true)
 	if err != nil || op != Created {
 		t.Fatalf("--create on a new name: op=%q err=%v", op, err)
 	}
@@ -151,9 +137,9 @@ func TestUpsertWithoutTheRoleIsAPermissionError(t *testing.T) {
 	ns := namespaceWithRole(t, "alice")
 	c, _ := countingClient(t, "bob", ns)
 	for createOnly, verb := range map[bool]string{false: "get", true: "create"} {
-		_, err := c.UpsertSecret(context.Background(), "regcreds", []byte(`{}`), createOnly)
+		_, err := c.UpsertSecret(context.Background(), "regcreds", []byte(`{}`), Stamp{}, createOnly)
 		if err == nil || !strings.HasPrefix(err.Error(), verb+" secret "+ns+"/regcreds: permission denied") ||
-			!strings.Contains(err.Error(), "get, create and update on secrets") {
+			!strings.Contains(err.Error(), "flux-mirror-secret in examples/cluster/rbac.yaml") {
 			t.Errorf("createOnly=%v: err = %v, want a permission error on %s naming the verbs needed", createOnly, err, verb)
 		}
 	}
@@ -163,7 +149,7 @@ func TestReplaceKeepsMetadataAndOtherKeys(t *testing.T) {
 	ns := namespaceWithRole(t, "alice")
 	cs := admin(t)
 	ctx := context.Background()
-	orig := NewDockerConfigSecret(ns, "regcreds", []byte(`{"auths":{"old.example.com":{"auth":"eDp5"},"gone.example.com":{}}}`))
+	orig := NewDockerConfigSecret(ns, "regcreds", []byte(`{"auths":{"old.example.com":{"auth":"eDp5"},"gone.example.com":{}}}`), Stamp{})
 	orig.Labels = map[string]string{"team": "a"}
 	orig.Annotations = map[string]string{"note": "keep me"}
 	orig.Data["extra"] = []byte("kept")
@@ -171,7 +157,7 @@ func TestReplaceKeepsMetadataAndOtherKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, _ := countingClient(t, "alice", ns)
-	if _, err := c.UpsertSecret(ctx, "regcreds", []byte(`{"auths":{"new.example.com":{}}}`), false); err != nil {
+	if _, err := c.UpsertSecret(ctx, "regcreds", []byte(`{"auths":{"new.example.com":{}}}`), Stamp{}, false); err != nil {
 		t.Fatal(err)
 	}
 	s := getSecret(t, ns, "regcreds")
@@ -189,12 +175,12 @@ func TestReplaceKeepsMetadataAndOtherKeys(t *testing.T) {
 func TestCreateOnlyLeavesAnExistingSecretUntouched(t *testing.T) {
 	ns := namespaceWithRole(t, "alice")
 	ctx := context.Background()
-	before, err := admin(t).CoreV1().Secrets(ns).Create(ctx, NewDockerConfigSecret(ns, "regcreds", []byte(`{"auths":{}}`)), metav1.CreateOptions{})
+	before, err := admin(t).CoreV1().Secrets(ns).Create(ctx, NewDockerConfigSecret(ns, "regcreds", []byte(`{"auths":{}}`), Stamp{}), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c, _ := countingClient(t, "alice", ns)
-	_, err = c.UpsertSecret(ctx, "regcreds", []byte(`{"auths":{"x":{}}}`), true)
+	_, err = c.UpsertSecret(ctx, "regcreds", []byte(`{"auths":{"x":{}}}`), Stamp{}, true)
 	if err == nil || !strings.Contains(err.Error(), "already exists") || !strings.Contains(err.Error(), "--create") {
 		t.Fatalf("err = %v, want already exists with a hint about --create", err)
 	}
@@ -212,7 +198,7 @@ func TestIrreplaceableSecretsAreReportedAndUntouched(t *testing.T) {
 			Data:       map[string][]byte{"k": []byte("v")},
 		},
 		"immutable": func() *corev1.Secret {
-			s := NewDockerConfigSecret("", "regcreds", []byte(`{"auths":{}}`))
+			s := NewDockerConfigSecret("", "regcreds", []byte(`{"auths":{}}`), Stamp{})
 			s.Immutable = &immutable
 			return s
 		}(),
@@ -228,7 +214,7 @@ func TestIrreplaceableSecretsAreReportedAndUntouched(t *testing.T) {
 				t.Fatal(err)
 			}
 			c, calls := countingClient(t, "alice", ns)
-			_, err = c.UpsertSecret(ctx, "regcreds", []byte(`{"auths":{"x":{}}}`), false)
+			_, err = c.UpsertSecret(ctx, "regcreds", []byte(`{"auths":{"x":{}}}`), Stamp{}, false)
 			if err == nil || !strings.Contains(err.Error(), want[name]) {
 				t.Fatalf("err = %v, want it to say %q", err, want[name])
 			}
@@ -255,7 +241,7 @@ func TestConcurrentUpsertsAllSucceed(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			c, _ := countingClient(t, "alice", ns)
-			_, errs[i] = c.UpsertSecret(context.Background(), "regcreds", []byte(payload), false)
+			_, errs[i] = c.UpsertSecret(context.Background(), "regcreds", []byte(payload), Stamp{}, false)
 		}()
 	}
 	wg.Wait()
@@ -272,7 +258,7 @@ func TestConcurrentUpsertsAllSucceed(t *testing.T) {
 
 func TestUpsertInAMissingNamespaceSaysSo(t *testing.T) {
 	c, _ := countingClient(t, "admin", "no-such-namespace")
-	_, err := c.UpsertSecret(context.Background(), "regcreds", []byte(`{}`), false)
+	_, err := c.UpsertSecret(context.Background(), "regcreds", []byte(`{}`), Stamp{}, false)
 	if err == nil || !strings.Contains(err.Error(), `does namespace "no-such-namespace" exist`) {
 		t.Fatalf("err = %v", err)
 	}

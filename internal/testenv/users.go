@@ -121,6 +121,12 @@ func (e *Env) ServiceAccountToken(ctx context.Context, ns, sa string) (string, e
 // system:serviceaccount:NS:NAME), a get of a Secret that does not exist
 // until the answer is 404 rather than 403.
 func (e *Env) WaitForAccess(ctx context.Context, user, ns string) error {
+	return e.waitForGet(ctx, user, ns, "testenv-access-probe")
+}
+
+// waitForGet is WaitForAccess probing the Secret name, which user's Role
+// may grant by name only.
+func (e *Env) waitForGet(ctx context.Context, user, ns, name string) error {
 	cfg := e.Config(adminUser)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: []string{"system:authenticated"}}
 	cs, err := kubernetes.NewForConfig(cfg)
@@ -130,7 +136,7 @@ func (e *Env) WaitForAccess(ctx context.Context, user, ns string) error {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	for {
-		_, err := cs.CoreV1().Secrets(ns).Get(ctx, "testenv-access-probe", metav1.GetOptions{})
+		_, err := cs.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return nil
 		}

@@ -1,0 +1,284 @@
+package syncbench
+
+import (
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/fluxcd/flux-mirror/internal/testenv"
+)
+
+var (
+	fmBin = flag.String("fm", "", "flux-mirror binary (absolute path); measured only when it has a sync command")
+	warmN = flag.Int("warm", 10, "timed warm re-runs per tool")
+	coldN = flag.Int("cold", 3, "cold runs per tool, each into a fresh destination registry")
+	big   = flag.Bool("big", true, "also copy one image with a single 1 GiB layer")
+	only  = flag.String("tools", "flux-mirror,crane,skopeo,regsync", "the tools to measure, by the first word of their name")
+	hold  = flag.Duration("hold", 0, "after the warm runs, keep the registries up this long and print each tool's warm command, to time or trace it by hand")
+)
+
+// selected reports whether -tools names the tool.
+func selected(t syncTool) bool {
+	first, _, _ := strings.Cut(t.name, " ")
+	for _, n := range strings.Split(*only, ",") {
+		if strings.TrimSpace(n) == first {
+			return true
+		}
+	}
+	return false
+}
+
+// toolRun is what was measured of one tool.
+type toolRun struct {
+	tool     syncTool
+	err      error  // the tool failed or copied wrong digests: no numbers are shown
+	note     string // why it was not measured
+	cold     []testenv.Sample
+	coldDst  traffic
+	warm     []testenv.Sample
+	warmDst  traffic
+	warmSrc  traffic
+	dst      *testenv.SyncRegistry // the last cold destination, re-run warm
+	home     string
+	bigCopy  *testenv.Sample
+	uploaded int64 // bytes of the committed uploads at the destination, repeats included
+	distinct int64 // bytes of the distinct blobs those uploads committed
+}
+
+// BenchmarkSync prints the sync tables; see the package comment.
+func BenchmarkSync(b *testing.B) {
+	if _, err := os.Stat("/usr/bin/time"); err != nil {
+		b.Fatal("GNU time is missing: apt-get install time (hack/testenv.sh installs it)")
+	}
+	src := testenv.StartSyncRegistry(b)
+	start := time.Now()
+	w := pushWorkload(b, src.Host)
+	progress("workload pushed in %s", time.Since(start).Round(time.Millisecond))
+
+	fm, runs := tools()
+	for rep := range *coldN {
+		for _, r := range runs {
+			if r.err == nil {
+				r.err = coldRun(b, src, w, r, rep)
+			}
+		}
+	}
+	// Round robin, so that the machine's drift hits every tool alike; the
+	// first, untimed, round is the one whose requests are counted.
+	for i := -1; i < *warmN; i++ {
+		for _, r := range runs {
+			if r.err == nil {
+				r.err = warmRun(b, src, r, i < 0)
+			}
+		}
+	}
+	if *hold > 0 {
+		holdRegistries(b, src, runs)
+	}
+	var bigs []*toolRun
+	if *big {
+		if fm.note == "" {
+			bigs = append(bigs, &toolRun{tool: fm.tool})
+		}
+		if crane := (syncTool{"crane copy", craneCopy(filepath.Join(testenv.BinDir(), "crane"))}); selected(crane) {
+			bigs = append(bigs, &toolRun{tool: crane})
+		}
+		if len(bigs) > 0 {
+			bigRuns(b, src, bigs)
+		}
+	}
+	printSync(os.Stdout, w, fm, runs, bigs)
+	for _, r := range append(runs, bigs...) {
+		if r.err != nil {
+			b.Errorf("%s: %v", r.tool.name, r.err)
+		}
+	}
+}
+
+// tools returns flux-mirror's run (with a note when it is not measured)
+// and every tool to measure, flux-mirror first when it is.
+func tools() (fm *toolRun, runs []*toolRun) {
+	fm = &toolRun{tool: syncTool{name: "flux-mirror sync"}}
+	switch {
+	case !selected(fm.tool):
+		fm.note = "not measured: not in -tools"
+	case *fmBin == "":
+		fm.note = "not measured: no -fm binary given"
+	case !hasSync(*fmBin):
+		fm.note = "sync not built yet (" + *fmBin + " has no sync command)"
+	default:
+		fm.tool = fluxMirrorTool(*fmBin)
+		runs = append(runs, fm)
+	}
+	for _, t := range peerTools(testenv.BinDir()) {
+		if selected(t) {
+			runs = append(runs, &toolRun{tool: t})
+		}
+	}
+	return fm, runs
+}
+
+// coldRun copies the workload into a fresh destination, checks every
+// digest there and, the first time, counts what the destination received.
+// The last repetition's destination stays for the warm runs.
+func coldRun(b *testing.B, src *testenv.SyncRegistry, w *workload, r *toolRun, rep int) error {
+	dst := testenv.StartSyncRegistry(b)
+	if r.home == "" {
+		r.home = b.TempDir()
+	}
+	argv, err := r.tool.argv(src.Host, dst.Host, r.home, workloadRepos, workloadTags)
+	if err != nil {
+		return err
+	}
+	s, err := testenv.Measure(r.home, argv)
+	if err != nil {
+		return err
+	}
+	progress("%s cold #%d: %s", r.tool.name, rep+1, s.Wall.Round(time.Millisecond))
+	r.cold = append(r.cold, s)
+	for key, want := range w.index {
+		if err := sameDigest(dst.Host+"/"+key, want); err != nil {
+			return err
+		}
+	}
+	if rep == 0 {
+		r.coldDst = countTraffic(dst.AccessLog(b))
+		seen := map[string]bool{}
+		for _, d := range r.coldDst.uploads {
+			size, err := blobSize(dst, d)
+			if err != nil {
+				return err
+			}
+			r.uploaded += size
+			if !seen[d] {
+				seen[d] = true
+				r.distinct += size
+			}
+		}
+	}
+	r.dst = dst
+	return nil
+}
+
+// blobSize reads a committed blob's size from the registry's storage.
+func blobSize(r *testenv.SyncRegistry, digest string) (int64, error) {
+	h, err := v1.NewHash(digest)
+	if err != nil {
+		return 0, fmt.Errorf("upload of %q: %w", digest, err)
+	}
+	st, err := os.Stat(filepath.Join(r.BlobsDir(), h.Algorithm, h.Hex[:2], h.Hex, "data"))
+	if err != nil {
+		return 0, fmt.Errorf("committed upload not in storage: %w", err)
+	}
+	return st.Size(), nil
+}
+
+// warmRun re-runs the tool against its up-to-date destination. A counted
+// run records the requests both registries received and is not timed.
+func warmRun(b *testing.B, src *testenv.SyncRegistry, r *toolRun, count bool) error {
+	argv, err := r.tool.argv(src.Host, r.dst.Host, r.home, workloadRepos, workloadTags)
+	if err != nil {
+		return err
+	}
+	var srcBefore, dstBefore int
+	if count {
+		srcBefore, dstBefore = len(src.AccessLog(b)), len(r.dst.AccessLog(b))
+	}
+	s, err := testenv.Measure(r.home, argv)
+	if err != nil {
+		return err
+	}
+	if !count {
+		r.warm = append(r.warm, s)
+		return nil
+	}
+	r.warmSrc = countTraffic(src.AccessLog(b)[srcBefore:])
+	r.warmDst = countTraffic(r.dst.AccessLog(b)[dstBefore:])
+	return nil
+}
+
+// bigRuns pushes the 1 GiB image and copies it once with each tool into a
+// fresh destination.
+func bigRuns(b *testing.B, src *testenv.SyncRegistry, runs []*toolRun) {
+	start := time.Now()
+	want := pushBig(b, src.Host)
+	progress("1 GiB image pushed in %s", time.Since(start).Round(time.Millisecond))
+	for _, r := range runs {
+		dst := testenv.StartSyncRegistry(b)
+		home := b.TempDir()
+		argv, err := r.tool.argv(src.Host, dst.Host, home, []string{bigRepo}, []string{bigTag})
+		if err == nil {
+			var s testenv.Sample
+			if s, err = testenv.Measure(home, argv); err == nil {
+				r.bigCopy = &s
+				err = sameDigest(dst.Host+"/"+bigRepo+":"+bigTag, want)
+			}
+		}
+		if err != nil {
+			r.err = fmt.Errorf("1 GiB copy: %w", err)
+		}
+		// Free the disk now rather than at the end.
+		_ = os.RemoveAll(dst.Storage())
+	}
+}
+
+// traffic sums what one run asked of one registry.
+type traffic struct {
+	blobs, manifests, tagLists, other int
+	// uploads are the digests of committed blob uploads: each sent the
+	// whole blob.
+	uploads []string
+	mounts  int // cross-repository mounts: no bytes sent
+}
+
+func countTraffic(reqs []testenv.AccessLine) traffic {
+	t := traffic{
+		blobs:     testenv.CountRequests(reqs, "", `/blobs/`, 0),
+		manifests: testenv.CountRequests(reqs, "", `/manifests/`, 0),
+		tagLists:  testenv.CountRequests(reqs, "", `/tags/list`, 0),
+	}
+	t.other = len(reqs) - t.blobs - t.manifests - t.tagLists // /v2/ pings, the catalog
+	_, t.mounts = testenv.Uploads(reqs)
+	// The committed uploads as testenv.Uploads counts them, by digest.
+	for _, q := range reqs {
+		if q.Status != 201 || q.Method != "PUT" && q.Method != "POST" || !strings.Contains(q.Path, "/blobs/uploads/") {
+			continue
+		}
+		if _, query, ok := strings.Cut(q.Path, "?"); ok {
+			if v, err := url.ParseQuery(query); err == nil && v.Get("digest") != "" {
+				t.uploads = append(t.uploads, v.Get("digest"))
+			}
+		}
+	}
+	return t
+}
+
+// holdRegistries prints each tool's warm command (its config written again)
+// and waits for -hold.
+func holdRegistries(b *testing.B, src *testenv.SyncRegistry, runs []*toolRun) {
+	for _, r := range runs {
+		if r.err != nil {
+			continue
+		}
+		argv, err := r.tool.argv(src.Host, r.dst.Host, r.home, workloadRepos, workloadTags)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fmt.Printf("hold: %s: HOME=%s %s\n", r.tool.name, r.home, strings.Join(argv, " "))
+	}
+	fmt.Printf("hold: registries up for %s\n", *hold)
+	time.Sleep(*hold)
+}
+
+// progress tells on stderr how far the benchmark is, as it goes (the
+// testing package would hold b.Log lines back and cut them).
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "syncbench: "+format+"\n", args...)
+}

@@ -1,0 +1,149 @@
+package syncbench
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/fluxcd/flux-mirror/internal/testenv"
+)
+
+// syncTool is one way of mirroring the workload: argv writes whatever
+// config the tool needs into dir and returns the command that copies every
+// repo:tag in repos from the registry at src to the one at dst.
+type syncTool struct {
+	name string
+	argv func(src, dst, dir string, repos, tags []string) ([]string, error)
+}
+
+// peerTools are the tools flux-mirror sync is measured against, configured
+// as issue 8 and TESTING.md section 7 describe.
+func peerTools(bin string) []syncTool {
+	return []syncTool{
+		{"crane copy (4 at a time)", craneArgv(filepath.Join(bin, "crane"))},
+		{"skopeo sync --all", skopeoArgv},
+		{"regsync once (parallel 4)", regsyncArgv(filepath.Join(bin, "regsync"))},
+	}
+}
+
+// fluxMirrorTool runs `flux-mirror sync`, one artifacts entry per
+// repository selecting every tag.
+func fluxMirrorTool(fm string) syncTool {
+	return syncTool{"flux-mirror sync", func(src, dst, dir string, repos, _ []string) ([]string, error) {
+		var b strings.Builder
+		b.WriteString("apiVersion: mirror.plugin.fluxcd.io/v1beta1\nkind: Config\nartifacts:\n")
+		for _, r := range repos {
+			fmt.Fprintf(&b, "- source: %s/%s\n  destination: %s/%s\n", src, r, dst, r)
+			b.WriteString("  selector:\n    regex: {pattern: '.*'}\n    sortBy: alphabetical\n    limit: 0\n")
+		}
+		cfg := filepath.Join(dir, "flux-mirror.yaml")
+		if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
+			return nil, err
+		}
+		return []string{fm, "sync", "-f", cfg, "--insecure", "--no-progress"}, nil
+	}}
+}
+
+// hasSync reports whether the flux-mirror binary has a sync command yet.
+func hasSync(fm string) bool {
+	return exec.Command(fm, "sync", "--help").Run() == nil
+}
+
+// craneArgv is what the public flux-mirror does: one `crane copy` per tag,
+// four at a time (xargs -P4). GNU time then reports the largest single
+// crane process's memory, not the sum of four.
+func craneArgv(crane string) func(src, dst, dir string, repos, tags []string) ([]string, error) {
+	return func(src, dst, dir string, repos, tags []string) ([]string, error) {
+		var b strings.Builder
+		for _, r := range repos {
+			for _, t := range tags {
+				fmt.Fprintf(&b, "%s/%s:%s %s/%s:%s\n", src, r, t, dst, r, t)
+			}
+		}
+		list := filepath.Join(dir, "crane.list")
+		if err := os.WriteFile(list, []byte(b.String()), 0o600); err != nil {
+			return nil, err
+		}
+		return []string{"sh", "-c", `exec xargs -P4 -L1 "$0" copy <"$1"`, crane, list}, nil
+	}
+}
+
+// skopeoArgv runs skopeo sync from a YAML source list. Without --scoped the
+// destination is dst/<last path element>, so the common prefix goes in dst.
+func skopeoArgv(src, dst, dir string, repos, tags []string) ([]string, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s:\n  tls-verify: false\n  images:\n", src)
+	prefix := ""
+	for _, r := range repos {
+		fmt.Fprintf(&b, "    %s: [%s]\n", r, strings.Join(tags, ", "))
+		p := path.Dir(r)
+		if prefix != "" && p != prefix {
+			return nil, fmt.Errorf("skopeo: repositories %q need one common parent", repos)
+		}
+		prefix = p
+	}
+	cfg := filepath.Join(dir, "skopeo.yaml")
+	policy := filepath.Join(dir, "policy.json")
+	if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(policy, []byte(`{"default":[{"type":"insecureAcceptAnything"}]}`), 0o600); err != nil {
+		return nil, err
+	}
+	return []string{"skopeo", "--policy", policy, "sync", "--src", "yaml", "--dest", "docker", "--all", "--preserve-digests",
+		"--src-tls-verify=false", "--dest-tls-verify=false", cfg, dst + "/" + prefix}, nil
+}
+
+// regsyncArgv runs `regsync once` with one repository entry per repository.
+func regsyncArgv(regsync string) func(src, dst, dir string, repos, tags []string) ([]string, error) {
+	return func(src, dst, dir string, repos, _ []string) ([]string, error) {
+		var b strings.Builder
+		fmt.Fprintf(&b, "version: 1\ncreds:\n- registry: %s\n  tls: disabled\n- registry: %s\n  tls: disabled\n", src, dst)
+		b.WriteString("defaults:\n  parallel: 4\nsync:\n")
+		for _, r := range repos {
+			fmt.Fprintf(&b, "- source: %s/%s\n  target: %s/%s\n  type: repository\n", src, r, dst, r)
+		}
+		cfg := filepath.Join(dir, "regsync.yaml")
+		if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
+			return nil, err
+		}
+		return []string{regsync, "once", "-c", cfg}, nil
+	}
+}
+
+// craneCopy copies one reference with a single crane process (the 1 GiB
+// case).
+func craneCopy(crane string) func(src, dst, dir string, repos, tags []string) ([]string, error) {
+	return func(src, dst, _ string, repos, tags []string) ([]string, error) {
+		ref := repos[0] + ":" + tags[0]
+		return []string{crane, "copy", src + "/" + ref, dst + "/" + ref}, nil
+	}
+}
+
+// versions names the registry and every tool measured, read from the
+// binaries themselves.
+func versions(fm string) string {
+	bin := testenv.BinDir()
+	var out []string
+	for _, argv := range [][]string{
+		{filepath.Join(bin, "registry"), "--version"},
+		{fm, "version"},
+		{filepath.Join(bin, "crane"), "version"},
+		{"skopeo", "--version"},
+		{filepath.Join(bin, "regsync"), "version", "--format", "regsync {{.VCSTag}}"},
+	} {
+		b, err := exec.Command(argv[0], argv[1:]...).Output()
+		v := strings.Join(strings.Fields(string(b)), " ")
+		if err != nil || v == "" {
+			v = "?"
+		}
+		if !strings.HasPrefix(v, filepath.Base(argv[0])) && !strings.HasPrefix(v, argv[0]) {
+			v = filepath.Base(argv[0]) + " " + v
+		}
+		out = append(out, v)
+	}
+	return strings.Join(out, "; ")
+}

@@ -1,0 +1,212 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/spf13/cobra"
+
+	"github.com/fluxcd/flux-mirror/api/v1beta1"
+	"github.com/fluxcd/flux-mirror/internal/config"
+	"github.com/fluxcd/flux-mirror/internal/mirror"
+	"github.com/fluxcd/flux-mirror/internal/selector"
+)
+
+// outputs are the values of sync's -o/--output.
+var outputs = []string{"text", "json", "yaml"}
+
+type syncOptions struct {
+	*rootOptions
+
+	configPath    string
+	output        string
+	concurrency   int
+	retries       int
+	timeout       time.Duration
+	overwrite     bool
+	dryRun        bool
+	driftExitCode int
+	noProgress    bool
+	insecure      bool
+	reportPath    string
+
+	// now is the clock of the report and the Summary line.
+	now func() time.Time
+}
+
+func newSyncCommand(root *rootOptions) *cobra.Command {
+	o := &syncOptions{rootOptions: root, now: time.Now}
+	cmd := &cobra.Command{
+		Use:   "sync [CONFIG|-]",
+		Short: "Mirror the config's OCI artifacts into the registries it names",
+		Long: `Copy the selected tags of every artifacts entry of the config from its source
+repository to its destination repository, byte for byte (whole multi-platform
+indexes, digests preserved), the tag written last.
+
+A tag the destination already has with the same digest is skipped; one it has
+with another digest is reported as drifted and left alone unless the entry
+(or --overwrite) says overwrite. Exit status: 1 when anything failed, else
+--drift-exit-code when anything drifted, else 0.`,
+		Example: `  # Mirror everything the config selects
+  flux-mirror sync ./mirror.yaml
+
+  # What would change, as a JSON report, without writing anything
+  flux-mirror sync ./mirror.yaml --dry-run -o json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				if o.configPath != "" {
+					return fmt.Errorf("the config is given twice, as the argument %q and as -f/--config %q: give one", args[0], o.configPath)
+				}
+				o.configPath = args[0]
+			}
+			return o.run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.configPath, "config", "f", "", "config file, or - for standard input (default $FLUX_MIRROR_CONFIG, else <executable>.config)")
+	f.StringVarP(&o.output, "output", "o", "text", "text, json or yaml; json and yaml print only the report on stdout")
+	f.IntVar(&o.concurrency, "concurrency", 4, "tag jobs of one entry run at once, and blobs of one copy moved at once")
+	f.IntVar(&o.retries, "retries", 3, "more attempts of a failed job (not for errors that cannot heal)")
+	// This shadows the root's --timeout: cobra parses a --timeout typed
+	// before "sync" (as "flux --timeout 2m mirror sync" passes it) into
+	// this flag too, so it applies unless sync's own is given after it.
+	f.DurationVar(&o.timeout, "timeout", 5*time.Minute, "budget of one tag job, all its attempts included")
+	f.BoolVar(&o.overwrite, "overwrite", false, "copy over destination tags that hold another digest, as if every entry said overwrite: true")
+	f.BoolVar(&o.dryRun, "dry-run", false, "plan and compare everything, write nothing")
+	f.IntVar(&o.driftExitCode, "drift-exit-code", 2, "exit status when something drifted and nothing failed, 0 to 255")
+	f.BoolVar(&o.noProgress, "no-progress", false, "show no progress on stderr")
+	f.BoolVar(&o.insecure, "insecure", false, "allow plain HTTP to registries (tests, development)")
+	f.StringVar(&o.reportPath, "report", "", "also write the JSON report to this file (atomically), whatever --output is")
+	return cmd
+}
+
+// validate checks the flags; it does no I/O.
+func (o *syncOptions) validate() error {
+	switch {
+	case !slices.Contains(outputs, o.output):
+		return fmt.Errorf("--output must be text, json or yaml, got %q", o.output)
+	case o.concurrency <= 0:
+		return fmt.Errorf("--concurrency must be greater than zero, got %d", o.concurrency)
+	case o.retries < 0:
+		return fmt.Errorf("--retries must be zero or more, got %d", o.retries)
+	case o.timeout <= 0:
+		return fmt.Errorf("--timeout must be greater than zero, got %s", o.timeout)
+	case o.driftExitCode < 0 || o.driftExitCode > 255:
+		return fmt.Errorf("--drift-exit-code must be between 0 and 255, got %d", o.driftExitCode)
+	}
+	return nil
+}
+
+func (o *syncOptions) run(ctx context.Context) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	loaded, err := config.Load(config.Options{Path: o.configPath, NoEnvsubst: o.noEnvsubst, Stdin: o.streams.In})
+	if err != nil {
+		return err
+	}
+	cfg := loaded.Config
+	if len(cfg.Artifacts) == 0 && len(cfg.Charts) == 0 {
+		return fmt.Errorf("config %q has no artifacts and no charts: add an entry to sync", loaded.Path)
+	}
+	entries, err := o.entries(cfg.Artifacts)
+	if err != nil {
+		return err
+	}
+	o.log().Debugf("sync %s: %d %s, %d %s; concurrency %d, retries %d, timeout %s per job",
+		loaded.Path, len(cfg.Artifacts), plural(len(cfg.Artifacts), "artifact", "artifacts"),
+		len(cfg.Charts), plural(len(cfg.Charts), "chart", "charts"), o.concurrency, o.retries, o.timeout)
+	ropts, transport := remoteOptions(cfg)
+	p := newSyncProgress(o, len(entries)+len(cfg.Charts))
+	m, err := mirror.New(mirror.Options{
+		Remote: ropts, Transport: transport, Insecure: o.insecure,
+		Concurrency: o.concurrency, Retries: o.retries, Timeout: o.timeout, DryRun: o.dryRun,
+		Events: p.event,
+	})
+	if err != nil {
+		return err
+	}
+	p.start(m)
+	start := o.now()
+	results := m.Run(ctx, entries)
+	p.stop()
+	if ctx.Err() == nil {
+		for _, c := range chartResults(cfg.Charts) {
+			if o.output == "text" {
+				printEntry(o.streams.Out, &c)
+			}
+			results = append(results, c)
+		}
+	}
+	return o.finish(ctx, results, o.now().Sub(start), start)
+}
+
+// entries turns the config's artifacts into the engine's entries.
+func (o *syncOptions) entries(artifacts []v1beta1.Artifact) ([]mirror.Entry, error) {
+	out := make([]mirror.Entry, 0, len(artifacts))
+	for i, a := range artifacts {
+		e := mirror.Entry{Source: a.Source, Destination: a.Destination, Overwrite: a.Overwrite || o.overwrite}
+		if a.Verify != nil {
+			// An entry that asks for verification must never be copied
+			// unverified: fail its plan until verification exists.
+			e.Refuse = fmt.Errorf("artifacts[%d].verify: signature verification is not supported yet, so nothing is copied: remove verify to mirror without checking signatures", i)
+		}
+		if a.IncludeReferrers {
+			o.log().Warningf("artifacts[%d].includeReferrers: referrers (signatures, SBOMs) are not copied yet; only the selected tags are mirrored", i)
+		}
+		if a.Selector != nil {
+			s, err := selector.Compile(selectorSpec(a.Selector))
+			if err != nil {
+				return nil, fmt.Errorf("artifacts[%d].%w", i, err)
+			}
+			e.Selector = s
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// selectorSpec is the config's selector in the selector package's terms;
+// limit defaults to 1.
+func selectorSpec(s *v1beta1.Selector) selector.Spec {
+	spec := selector.Spec{Semver: s.Semver, SortBy: s.SortBy, Limit: selector.DefaultLimit}
+	if s.Regex != nil {
+		spec.Pattern, spec.Extract = s.Regex.Pattern, s.Regex.Extract
+	}
+	if s.Limit != nil {
+		spec.Limit = int(*s.Limit)
+	}
+	return spec
+}
+
+// chartResults reports every charts entry as a failed plan: mirroring Helm
+// charts from HTTP repositories comes in a later release, and saying so
+// per entry keeps the artifacts' results and makes the exit status 1.
+func chartResults(charts []v1beta1.Chart) []mirror.EntryResult {
+	out := make([]mirror.EntryResult, 0, len(charts))
+	for _, c := range charts {
+		out = append(out, mirror.EntryResult{
+			Source: c.Source + "/" + c.Name, Destination: c.Destination,
+			Err: errors.New("charts are not mirrored yet: remove the charts entry or mirror it with helm push"),
+		})
+	}
+	return out
+}
+
+// remoteOptions are the go-containerregistry options for the config's
+// hosts (authentication) and the transport beneath them, which the engine
+// wraps to honour Retry-After. Until internal/registry lands this is the
+// Docker config and its credential helpers for every host.
+func remoteOptions(_ *v1beta1.Config) ([]remote.Option, http.RoundTripper) {
+	return []remote.Option{
+		remote.WithAuthFromKeychain(authn.DefaultKeychain),
+		remote.WithUserAgent("flux-mirror/" + Version()),
+	}, remote.DefaultTransport
+}

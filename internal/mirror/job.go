@@ -1,0 +1,188 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// firstBackoff is the wait before the second attempt; it doubles after.
+const firstBackoff = 200 * time.Millisecond
+
+// runJob compares one tag at both ends and copies it when the decision
+// table says so, under the job's budget and retry policy.
+func (m *Mirror) runJob(ctx context.Context, index int, e Entry, src, dst name.Repository, tag string) TagResult {
+	start := m.now()
+	m.emit(Event{Kind: JobStarted, Entry: index, Source: e.Source, Destination: e.Destination, Tag: tag})
+	var res TagResult
+	attempts, err := m.attempt(ctx, src.RegistryStr(), func(ctx context.Context) error {
+		var err error
+		res, err = m.decide(ctx, e, src.Tag(tag), dst.Tag(tag))
+		return err
+	}, func(n int, wait time.Duration, err error) {
+		m.emit(Event{Kind: Retrying, Entry: index, Source: e.Source, Tag: tag, Attempt: n, Wait: wait, Err: err})
+	})
+	res.Tag, res.Attempts = tag, attempts
+	if err != nil {
+		res.Status, res.Reason, res.Err = StatusFailed, "", err
+	}
+	res.Duration = m.now().Sub(start)
+	if res.Status == StatusDrifted {
+		m.emit(Event{Kind: Drift, Entry: index, Source: e.Source, Destination: e.Destination, Tag: tag, Result: &res})
+	}
+	m.emit(Event{Kind: JobFinished, Entry: index, Source: e.Source, Destination: e.Destination, Tag: tag, Elapsed: res.Duration, Result: &res})
+	return res
+}
+
+// decide applies the decision table to one tag: only a 404 at the
+// destination means missing; any other error fails the job.
+func (m *Mirror) decide(ctx context.Context, e Entry, src, dst name.Tag) (TagResult, error) {
+	// The two ends are independent: ask both at once, since a warm run is
+	// nothing but these round trips.
+	type head struct {
+		d   *v1.Descriptor
+		err error
+	}
+	dch := make(chan head, 1)
+	go func() {
+		d, err := m.puller.Head(ctx, dst)
+		dch <- head{d, err}
+	}()
+	sd, err := m.puller.Head(ctx, src)
+	dh := <-dch
+	if err != nil {
+		return TagResult{}, fmt.Errorf("read source %s: %w%s", src, err, hint(err, src.RegistryStr()))
+	}
+	res := TagResult{Digest: sd.Digest.String()}
+	dd, err := dh.d, dh.err
+	missing := isStatus(err, http.StatusNotFound)
+	switch {
+	case err != nil && !missing:
+		return res, fmt.Errorf("read destination %s: %w%s", dst, err, hint(err, dst.RegistryStr()))
+	case !missing && dd.Digest == sd.Digest:
+		res.Status, res.Reason = StatusSkipped, ReasonUpToDate
+		return res, nil
+	case !missing:
+		res.DestinationDigest = dd.Digest.String()
+		if !e.Overwrite {
+			res.Status = StatusDrifted
+			return res, nil
+		}
+	}
+	if m.opts.DryRun {
+		res.Status = StatusWouldCopy
+		if !missing {
+			res.Status = StatusWouldOverwrite
+		}
+		return res, nil
+	}
+	if err := m.copyImage(ctx, src.Context(), dst.Context(), sd.Digest, dst); err != nil {
+		return res, err
+	}
+	res.Status = StatusCopied
+	if !missing {
+		res.Status = StatusOverwritten
+	}
+	return res, nil
+}
+
+// attempt runs f under the job budget (Timeout, all attempts included)
+// with up to Retries more attempts after 200ms, 400ms, 800ms... of backoff,
+// or the server's Retry-After when it gave one and the budget allows. It
+// returns how many attempts ran. srcHost tells a 404 of the source (final)
+// from one of the destination.
+func (m *Mirror) attempt(ctx context.Context, srcHost string, f func(context.Context) error, retrying func(n int, wait time.Duration, err error)) (int, error) {
+	jctx, cancel := ctx, context.CancelFunc(func() {})
+	if m.opts.Timeout > 0 {
+		jctx, cancel = context.WithTimeout(ctx, m.opts.Timeout)
+	}
+	defer cancel()
+	for n := 1; ; n++ {
+		actx, ra := withRetryAfter(jctx)
+		err := f(actx)
+		if err == nil {
+			return n, nil
+		}
+		if ctx.Err() != nil {
+			return n, fmt.Errorf("%w: %w", errInterrupted, context.Cause(ctx))
+		}
+		if jctx.Err() != nil {
+			return n, fmt.Errorf("timed out after %s (--timeout): %w", m.opts.Timeout, err)
+		}
+		if n > m.opts.Retries || !retryable(err, srcHost) {
+			return n, err
+		}
+		wait := firstBackoff << (n - 1)
+		if d := ra.get(); d > 0 {
+			if dl, ok := jctx.Deadline(); ok && time.Until(dl) < d {
+				return n, fmt.Errorf("server asked to retry after %s, beyond the job's remaining time (--timeout): %w", d, err)
+			}
+			wait = d
+		}
+		retrying(n+1, wait, err)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-jctx.Done():
+			t.Stop()
+			if ctx.Err() != nil {
+				return n, fmt.Errorf("%w: %w", errInterrupted, context.Cause(ctx))
+			}
+			return n, fmt.Errorf("timed out after %s (--timeout) waiting to retry: %w", m.opts.Timeout, err)
+		}
+	}
+}
+
+// retryable says whether another attempt may heal err: not a refusal
+// (400, 401, 403, 405), not a 404 of the source, not an invalid manifest.
+func retryable(err error, srcHost string) bool {
+	var p *permanentError
+	if errors.As(err, &p) {
+		return false
+	}
+	var te *transport.Error
+	if !errors.As(err, &te) {
+		return true // the network: connection reset, EOF, a dropped stream
+	}
+	switch te.StatusCode {
+	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusMethodNotAllowed:
+		return false
+	case http.StatusNotFound:
+		return te.Request == nil || te.Request.URL.Host != srcHost
+	}
+	return true
+}
+
+// permanentError is a failure another attempt cannot change (a manifest
+// that does not parse, a media type the engine cannot copy).
+type permanentError struct{ err error }
+
+func (p *permanentError) Error() string { return p.err.Error() }
+func (p *permanentError) Unwrap() error { return p.err }
+
+func permanent(format string, args ...any) error {
+	return &permanentError{err: fmt.Errorf(format, args...)}
+}
+
+// hint says how to fix a refusal by host.
+func hint(err error, host string) string {
+	if isStatus(err, http.StatusUnauthorized) || isStatus(err, http.StatusForbidden) {
+		return fmt.Sprintf(" (check the credentials for %s: its hosts entry or the Docker config)", host)
+	}
+	return ""
+}
+
+// isStatus says whether err is a registry answer with HTTP status code.
+func isStatus(err error, code int) bool {
+	var te *transport.Error
+	return errors.As(err, &te) && te.StatusCode == code
+}
+
+// digestRef names digest d in repository r.
+func digestRef(r name.Repository, d v1.Hash) name.Digest { return r.Digest(d.String()) }

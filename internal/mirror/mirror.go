@@ -1,0 +1,291 @@
+// Package mirror copies tags of OCI repositories between registries: it
+// plans each entry (list the source's tags, select), compares every
+// selected tag's digest at both ends and copies what the decision table
+// says, byte for byte, the tag written last.
+//
+// It speaks the registry protocol through go-containerregistry with that
+// library's own retries turned off, so that one policy rules every job: a
+// per-job time budget, a few more attempts with exponential backoff, none
+// for errors that cannot heal, and a server's Retry-After honoured.
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/fluxcd/flux-mirror/internal/selector"
+)
+
+// Entry is one repository to mirror.
+type Entry struct {
+	// Source and Destination are repositories (host[:port]/path, no tag).
+	Source, Destination string
+	// Selector picks the source tags to mirror; nil keeps them all.
+	Selector *selector.Selector
+	// Overwrite copies over a destination tag that holds another digest
+	// instead of reporting it as drifted.
+	Overwrite bool
+	// Refuse, when set, fails the entry's plan with this error before any
+	// request: the caller asked for something the engine cannot honour
+	// (such as signature verification), and copying without it would be
+	// worse than copying nothing.
+	Refuse error
+}
+
+// Options configure a Mirror.
+type Options struct {
+	// Remote are the go-containerregistry options every request gets
+	// (authentication, and perhaps a transport).
+	Remote []remote.Option
+	// Transport, when set, carries every request, installed after Remote
+	// and wrapped so that the engine sees a 429 or 503's Retry-After
+	// (go-containerregistry's errors drop the headers). When nil, Remote's
+	// transport is used as it is and Retry-After goes unseen: give the
+	// transport here rather than in Remote.
+	Transport http.RoundTripper
+	// Insecure allows plain HTTP to every registry.
+	Insecure bool
+	// Concurrency is how many tag jobs of one entry run at once, and how
+	// many blobs one copy moves at once. Must be > 0.
+	Concurrency int
+	// Retries is how many more attempts a failed job gets.
+	Retries int
+	// Timeout bounds one job, all its attempts included; 0 means none.
+	Timeout time.Duration
+	// DryRun plans and compares but writes nothing.
+	DryRun bool
+	// Events, when set, receives what happens as it happens (for verbose
+	// output and progress). It is called from several goroutines at once.
+	Events func(Event)
+}
+
+// Mirror runs entries. One Mirror keeps, for its whole life, the
+// authenticated clients of each repository and the ledger of blobs it
+// has put in each destination registry, so create one per run.
+type Mirror struct {
+	opts   Options
+	puller *remote.Puller
+	pusher *remote.Pusher
+	ledger ledger
+	bytes  atomic.Int64
+	now    func() time.Time
+}
+
+// New checks o and builds the clients.
+func New(o Options) (*Mirror, error) {
+	if o.Concurrency <= 0 {
+		return nil, fmt.Errorf("concurrency must be greater than zero, got %d", o.Concurrency)
+	}
+	if o.Retries < 0 {
+		return nil, fmt.Errorf("retries must be zero or more, got %d", o.Retries)
+	}
+	if o.Timeout < 0 {
+		return nil, fmt.Errorf("timeout must not be negative, got %s", o.Timeout)
+	}
+	ropts := append([]remote.Option{}, o.Remote...)
+	if o.Transport != nil {
+		ropts = append(ropts, remote.WithTransport(retryAfterTransport{base: o.Transport}))
+	}
+	ropts = append(ropts,
+		// One retry policy, the job's: the library tries each request once.
+		remote.WithRetryBackoff(remote.Backoff{Steps: 1}),
+		remote.WithRetryPredicate(func(error) bool { return false }),
+		remote.WithRetryStatusCodes(),
+		// Blob streams open at once across the run.
+		remote.WithJobs(o.Concurrency),
+		// A copy is byte for byte: never rewrite a subject's fallback tag.
+		remote.WithReferrersTagFallback(false),
+	)
+	puller, err := remote.NewPuller(ropts...)
+	if err != nil {
+		return nil, err
+	}
+	pusher, err := remote.NewPusher(ropts...)
+	if err != nil {
+		return nil, err
+	}
+	return &Mirror{opts: o, puller: puller, pusher: pusher, ledger: newLedger(), now: time.Now}, nil
+}
+
+// BytesCopied returns how many blob bytes the run has read from sources
+// so far, for progress displays.
+func (m *Mirror) BytesCopied() int64 { return m.bytes.Load() }
+
+// Run mirrors entries one after another, in order. A plan that fails fails
+// its entry only. When ctx ends, jobs in flight are cancelled, the entry
+// under way is returned with them failed, and later entries are left out.
+//
+// The tag lists of later entries are fetched while earlier entries run
+// (at most Concurrency at once), since a warm run is mostly waiting for
+// round trips; an entry whose source repository an earlier entry writes
+// to is listed only when its turn comes, so that it sees what was copied.
+func (m *Mirror) Run(ctx context.Context, entries []Entry) []EntryResult {
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	lists := m.prefetch(pctx, entries)
+	results := make([]EntryResult, 0, len(entries))
+	for i, e := range entries {
+		if ctx.Err() != nil {
+			break
+		}
+		results = append(results, m.runEntry(ctx, i, e, lists[i]))
+	}
+	return results
+}
+
+// tagList is an entry's source tags, listed ahead of its turn.
+type tagList struct {
+	done chan struct{}
+	tags []string
+	err  error
+	// attempts and waits replay the listing's retries as events when the
+	// entry's turn comes, so that verbose output stays in entry order.
+	retries []Event
+}
+
+// prefetch starts listing the source tags of every entry that can be
+// listed early, and returns one future per entry (nil: list in turn).
+func (m *Mirror) prefetch(ctx context.Context, entries []Entry) []*tagList {
+	lists := make([]*tagList, len(entries))
+	written := map[string]bool{}
+	sem := make(chan struct{}, m.opts.Concurrency)
+	for i, e := range entries {
+		src, dst, err := m.repositories(e)
+		if err == nil && e.Refuse == nil && !written[src.Name()] {
+			l := &tagList{done: make(chan struct{})}
+			lists[i] = l
+			go func() {
+				defer close(l.done)
+				select {
+				case sem <- struct{}{}:
+					defer func() { <-sem }()
+				case <-ctx.Done():
+					l.err = context.Cause(ctx)
+					return
+				}
+				l.tags, l.err = m.listTags(ctx, i, e, src, func(ev Event) { l.retries = append(l.retries, ev) })
+			}()
+		}
+		if err == nil {
+			written[dst.Name()] = true
+		}
+	}
+	return lists
+}
+
+// listTags lists an entry's source tags under the job budget and retry
+// policy, handing retry events to emit.
+func (m *Mirror) listTags(ctx context.Context, index int, e Entry, src name.Repository, emit func(Event)) ([]string, error) {
+	var tags []string
+	_, err := m.attempt(ctx, src.RegistryStr(), func(ctx context.Context) error {
+		var lerr error
+		tags, lerr = m.puller.List(ctx, src)
+		return lerr
+	}, func(n int, wait time.Duration, err error) {
+		emit(Event{Kind: Retrying, Entry: index, Source: e.Source, Attempt: n, Wait: wait, Err: err})
+	})
+	return tags, err
+}
+
+func (m *Mirror) runEntry(ctx context.Context, index int, e Entry, early *tagList) EntryResult {
+	start := m.now()
+	res := EntryResult{Source: e.Source, Destination: e.Destination, Tags: []TagResult{}}
+	m.emit(Event{Kind: EntryStarted, Entry: index, Source: e.Source, Destination: e.Destination})
+	defer func() {
+		res.Duration = m.now().Sub(start)
+		m.emit(Event{Kind: EntryFinished, Entry: index, Source: e.Source, Destination: e.Destination, Elapsed: res.Duration, Err: res.Err, EntryResult: &res})
+	}()
+
+	if e.Refuse != nil {
+		res.Err = e.Refuse
+		return res
+	}
+	src, dst, err := m.repositories(e)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	var tags []string
+	if early != nil {
+		select {
+		case <-early.done:
+		case <-ctx.Done():
+			res.Err = fmt.Errorf("%w: %w", errInterrupted, context.Cause(ctx))
+			return res
+		}
+		for _, ev := range early.retries {
+			m.emit(ev)
+		}
+		tags, err = early.tags, early.err
+	} else {
+		tags, err = m.listTags(ctx, index, e, src, m.emit)
+	}
+	if err != nil {
+		res.Err = fmt.Errorf("list tags of %s: %w", src, err)
+		return res
+	}
+	selected := tags
+	if e.Selector != nil {
+		selected, res.Excluded = e.Selector.Select(tags)
+	}
+	m.emit(Event{Kind: EntryPlanned, Entry: index, Source: e.Source, Tags: selected, Excluded: res.Excluded})
+	res.Tags = m.runJobs(ctx, index, e, src, dst, selected)
+	return res
+}
+
+// runJobs runs one job per tag, Concurrency at once, and returns their
+// results in tag order.
+func (m *Mirror) runJobs(ctx context.Context, index int, e Entry, src, dst name.Repository, tags []string) []TagResult {
+	out := make([]TagResult, len(tags))
+	sem := make(chan struct{}, m.opts.Concurrency)
+	var wg sync.WaitGroup
+	for i, tag := range tags {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			out[i] = TagResult{Tag: tag, Status: StatusFailed, Err: fmt.Errorf("not started: %w", context.Cause(ctx))}
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out[i] = m.runJob(ctx, index, e, src, dst, tag)
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// repositories parses an entry's two repositories.
+func (m *Mirror) repositories(e Entry) (src, dst name.Repository, err error) {
+	var opts []name.Option
+	if m.opts.Insecure {
+		opts = append(opts, name.Insecure)
+	}
+	if src, err = name.NewRepository(e.Source, opts...); err != nil {
+		return src, dst, fmt.Errorf("source %q: %w", e.Source, err)
+	}
+	if dst, err = name.NewRepository(e.Destination, opts...); err != nil {
+		return src, dst, fmt.Errorf("destination %q: %w", e.Destination, err)
+	}
+	return src, dst, nil
+}
+
+func (m *Mirror) emit(ev Event) {
+	if m.opts.Events != nil {
+		m.opts.Events(ev)
+	}
+}
+
+// errInterrupted marks a job stopped by the run's context.
+var errInterrupted = errors.New("interrupted")

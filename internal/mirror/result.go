@@ -1,0 +1,91 @@
+package mirror
+
+import (
+	"time"
+
+	"github.com/fluxcd/flux-mirror/api/v1beta2"
+	"github.com/fluxcd/flux-mirror/internal/selector"
+)
+
+// Tag statuses and reasons, the report's words.
+const (
+	StatusCopied         = v1beta2.StatusCopied
+	StatusOverwritten    = v1beta2.StatusOverwritten
+	StatusSkipped        = v1beta2.StatusSkipped
+	StatusDrifted        = v1beta2.StatusDrifted
+	StatusWouldCopy      = v1beta2.StatusWouldCopy
+	StatusWouldOverwrite = v1beta2.StatusWouldOverwrite
+	StatusFailed         = v1beta2.StatusFailed
+	ReasonUpToDate       = v1beta2.ReasonUpToDate
+)
+
+// EntryResult is what happened to one entry.
+type EntryResult struct {
+	Source, Destination string
+	// Err is set when the plan failed; Tags is then empty.
+	Err error
+	// Tags are the selected tags' results, in plan order (highest first).
+	Tags []TagResult
+	// Excluded are the listed tags the selector dropped, with the reason.
+	Excluded []selector.Exclusion
+	Duration time.Duration
+}
+
+// TagResult is what happened to one tag.
+type TagResult struct {
+	Tag    string
+	Status string
+	// Digest is the source tag's digest, when it was read.
+	Digest string
+	// DestinationDigest is the other digest the destination tag held
+	// (drifted, overwritten, would-overwrite).
+	DestinationDigest string
+	// Reason qualifies skipped.
+	Reason string
+	// Err is set with StatusFailed.
+	Err      error
+	Attempts int
+	Duration time.Duration
+}
+
+// EventKind says what an Event reports.
+type EventKind int
+
+// The events of a run.
+const (
+	// EntryStarted: an entry's plan begins.
+	EntryStarted EventKind = iota
+	// EntryPlanned: Tags were selected, Excluded were not.
+	EntryPlanned
+	// EntryFinished: the entry is done (Err is a failed plan); EntryResult
+	// holds its results.
+	EntryFinished
+	// JobStarted: a tag's job begins.
+	JobStarted
+	// Retrying: an attempt failed with Err; the next, number Attempt,
+	// starts after Wait.
+	Retrying
+	// Drift: the destination tag holds another digest and will not be
+	// overwritten; Result carries both digests.
+	Drift
+	// JobFinished: Result is the tag's outcome.
+	JobFinished
+)
+
+// Event is one thing that happened during a run.
+type Event struct {
+	Kind        EventKind
+	Entry       int // index of the entry in Run's slice
+	Source      string
+	Destination string
+	Tag         string
+	Tags        []string
+	Excluded    []selector.Exclusion
+	Attempt     int
+	Wait        time.Duration
+	Elapsed     time.Duration
+	Err         error
+	Result      *TagResult
+	// EntryResult is the finished entry, with EntryFinished.
+	EntryResult *EntryResult
+}

@@ -1,0 +1,89 @@
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/kubernetes"
+)
+
+// rbacExample is the documented RBAC, relative to this file; the tests
+// grant exactly what it says, so it is read rather than copied.
+const rbacExample = "../../examples/cluster/rbac.yaml"
+
+// SecretRole returns the Role of examples/cluster/rbac.yaml in namespace
+// ns. With names, the rules that name Secrets (resourceNames) name these
+// instead of the example's.
+func SecretRole(ns string, names ...string) (*rbacv1.Role, error) {
+	_, file, _, _ := runtime.Caller(0)
+	path := filepath.Join(filepath.Dir(file), rbacExample)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("testenv: %w", err)
+	}
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096)
+	for {
+		var role rbacv1.Role
+		if err := dec.Decode(&role); errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("testenv: %s holds no Role", path)
+		} else if err != nil {
+			return nil, fmt.Errorf("testenv: %s: %w", path, err)
+		}
+		if role.Kind != "Role" {
+			continue
+		}
+		role.Namespace = ns
+		for i := range role.Rules {
+			if len(names) > 0 && len(role.Rules[i].ResourceNames) > 0 {
+				role.Rules[i].ResourceNames = slices.Clone(names)
+			}
+		}
+		return &role, nil
+	}
+}
+
+// GrantSecretRole creates in namespace ns the documented Role (see
+// SecretRole, for names) and a RoleBinding of it to subject, and waits
+// until the API server enforces it.
+func (e *Env) GrantSecretRole(ctx context.Context, ns string, subject rbacv1.Subject, names ...string) error {
+	role, err := SecretRole(ns, names...)
+	if err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(e.Config(adminUser))
+	if err != nil {
+		return fmt.Errorf("testenv: %w", err)
+	}
+	if _, err := cs.RbacV1().Roles(ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("testenv: create Role: %w", err)
+	}
+	rb := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: role.Name, Namespace: ns},
+		Subjects:   []rbacv1.Subject{subject},
+		RoleRef:    rbacv1.RoleRef{Kind: "Role", Name: role.Name, APIGroup: rbacv1.GroupName},
+	}
+	if _, err := cs.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("testenv: create RoleBinding: %w", err)
+	}
+	user := subject.Name
+	if subject.Kind == rbacv1.ServiceAccountKind {
+		user = "system:serviceaccount:" + subject.Namespace + ":" + subject.Name
+	}
+	probe := "regcreds"
+	for _, r := range role.Rules {
+		if len(r.ResourceNames) > 0 {
+			probe = r.ResourceNames[0]
+		}
+	}
+	return e.waitForGet(ctx, user, ns, probe)
+}
