@@ -1,13 +1,7 @@
 package registry
 
 import (
-	"bufio"
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
-	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -15,49 +9,12 @@ import (
 	"testing"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/partial"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
-
-// fileLayer is a layer read from a file on every Compressed call, so that
-// the test itself holds none of it in memory.
-type fileLayer struct {
-	path   string
-	digest v1.Hash
-	size   int64
-}
-
-func (l *fileLayer) Digest() (v1.Hash, error)            { return l.digest, nil }
-func (l *fileLayer) Compressed() (io.ReadCloser, error)  { return os.Open(l.path) }
-func (l *fileLayer) Size() (int64, error)                { return l.size, nil }
-func (l *fileLayer) MediaType() (types.MediaType, error) { return types.OCILayer, nil }
-
-// writeRandomFile writes size pseudo-random bytes to path and returns
-// their sha256 digest.
-func writeRandomFile(t *testing.T, path string, size int64) v1.Hash {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	w := bufio.NewWriterSize(io.MultiWriter(f, h), 1<<20)
-	src := rand.NewChaCha8([32]byte{42})
-	if _, err := io.CopyN(w, src, size); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
-}
 
 // peakMemory samples the heap in use and the process's resident memory
 // until stop is called, which returns the peaks in bytes.
@@ -110,12 +67,7 @@ func TestChunkedUploadMemory(t *testing.T) {
 	const blobSize, chunkKiB = 128 << 20, 512
 	reg := testenv.StartRegistryWith(t, testenv.RegistryOptions{Debian: true})
 	proxy := testenv.StartNginxProxy(t, "http://"+reg.Host, testenv.NginxOptions{MaxBodySize: "1m"})
-	path := filepath.Join(t.TempDir(), "blob")
-	layer, err := partial.CompressedToLayer(&fileLayer{path: path, digest: writeRandomFile(t, path, blobSize), size: blobSize})
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
+	img, err := mutate.AppendLayers(empty.Image, testenv.NewBlob(t, 42, blobSize).Layer())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -140,9 +140,23 @@ func newTransport(cfg *tls.Config) *http.Transport {
 // authentication option: it would replace these.
 func (r *Registries) RemoteOptions() []remote.Option {
 	return []remote.Option{
-		remote.WithAuthFromKeychain(keychain{r: r, fallback: authn.DefaultKeychain}),
-		remote.WithTransport(r.rt),
+		remote.WithAuthFromKeychain(r.Keychain()),
+		remote.WithTransport(r.Transport()),
 	}
+}
+
+// Keychain returns the keychain RemoteOptions installs: the hosts' own
+// credentials, the Docker config for the others. For callers that build
+// their options themselves.
+func (r *Registries) Keychain() authn.Keychain {
+	return keychain{r: r, fallback: authn.DefaultKeychain}
+}
+
+// Transport returns the transport RemoteOptions installs, for callers that
+// wrap it (the mirror engine notes Retry-After beneath it) and install it
+// with remote.WithTransport themselves.
+func (r *Registries) Transport() http.RoundTripper {
+	return r.rt
 }
 
 // Close closes the SPIFFE source and idle connections. It is safe to call
