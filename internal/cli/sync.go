@@ -4,17 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/spf13/cobra"
 
 	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/mirror"
+	"github.com/fluxcd/flux-mirror/internal/registry"
 	"github.com/fluxcd/flux-mirror/internal/selector"
 )
 
@@ -123,10 +122,23 @@ func (o *syncOptions) run(ctx context.Context) error {
 	o.log().Debugf("sync %s: %d %s, %d %s; concurrency %d, retries %d, timeout %s per job",
 		loaded.Path, len(cfg.Artifacts), plural(len(cfg.Artifacts), "artifact", "artifacts"),
 		len(cfg.Charts), plural(len(cfg.Charts), "chart", "charts"), o.concurrency, o.retries, o.timeout)
-	ropts, transport := remoteOptions(cfg)
+	// The hosts' TLS settings and SPIFFE sources are opened here; their
+	// credentials are minted when a registry is first asked.
+	regs, err := registry.New(ctx, registry.Options{
+		Root: loaded.Root, Hosts: cfg.Hosts, Credentials: o.credentials, Logger: o.log().Debugf,
+	})
+	if err != nil {
+		return err
+	}
+	defer regs.Close()
 	p := newSyncProgress(o, len(entries)+len(cfg.Charts))
 	m, err := mirror.New(mirror.Options{
-		Remote: ropts, Transport: transport, Insecure: o.insecure,
+		Remote: []remote.Option{
+			remote.WithAuthFromKeychain(regs.Keychain()),
+			remote.WithUserAgent("flux-mirror/" + Version()),
+		},
+		// Installed by the engine beneath its Retry-After notes.
+		Transport: regs.Transport(), Insecure: o.insecure,
 		Concurrency: o.concurrency, Retries: o.retries, Timeout: o.timeout, DryRun: o.dryRun,
 		Events: p.event,
 	})
@@ -198,15 +210,4 @@ func chartResults(charts []v1beta1.Chart) []mirror.EntryResult {
 		})
 	}
 	return out
-}
-
-// remoteOptions are the go-containerregistry options for the config's
-// hosts (authentication) and the transport beneath them, which the engine
-// wraps to honour Retry-After. Until internal/registry lands this is the
-// Docker config and its credential helpers for every host.
-func remoteOptions(_ *v1beta1.Config) ([]remote.Option, http.RoundTripper) {
-	return []remote.Option{
-		remote.WithAuthFromKeychain(authn.DefaultKeychain),
-		remote.WithUserAgent("flux-mirror/" + Version()),
-	}, remote.DefaultTransport
 }

@@ -31,6 +31,9 @@ type TokenAuth struct {
 	Service string
 	// JWKS is the path of a JWK set holding the public verification keys.
 	JWKS string
+	// Realm is the token service's URL in the registry's challenge; empty
+	// means /token on the registry's own address (StartRegistryWith only).
+	Realm string
 }
 
 // Tool returns the path of a peer that hack/testenv.sh builds into
@@ -66,8 +69,15 @@ func SystemTool(t testing.TB, name, pkg string) string {
 func StartHtpasswdRegistry(t testing.TB, user, password string) *Registry {
 	t.Helper()
 	bin := SystemTool(t, "docker-registry", "docker-registry")
-	htpasswd := SystemTool(t, "htpasswd", "apache2-utils")
 	dir := t.TempDir()
+	auth := fmt.Sprintf("  htpasswd:\n    realm: flux-mirror-test\n    path: %s\n", writeHtpasswd(t, dir, user, password))
+	return startRegistry(t, bin, dir, nil, func(string) string { return auth })
+}
+
+// writeHtpasswd writes dir/htpasswd holding one user and returns its path.
+func writeHtpasswd(t testing.TB, dir, user, password string) string {
+	t.Helper()
+	htpasswd := SystemTool(t, "htpasswd", "apache2-utils")
 	// bcrypt, as distribution requires; the password goes in on stdin so
 	// that it never shows in a process listing.
 	cmd := exec.Command(htpasswd, "-niB", user)
@@ -76,9 +86,9 @@ func StartHtpasswdRegistry(t testing.TB, user, password string) *Registry {
 	if err != nil {
 		t.Fatalf("testenv: htpasswd: %v", err)
 	}
-	writeTestFile(t, filepath.Join(dir, "htpasswd"), string(line))
-	auth := fmt.Sprintf("  htpasswd:\n    realm: flux-mirror-test\n    path: %s\n", filepath.Join(dir, "htpasswd"))
-	return startRegistry(t, bin, dir, nil, func(string) string { return auth })
+	path := filepath.Join(dir, "htpasswd")
+	writeTestFile(t, path, string(line))
+	return path
 }
 
 // StartTokenRegistry starts distribution v3 (the registry peer) with token

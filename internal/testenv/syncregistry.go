@@ -226,6 +226,10 @@ func (b Blob) open() io.Reader {
 	return io.LimitReader(rand.NewChaCha8(key), b.Size)
 }
 
+// Layer is the blob as a go-containerregistry layer, generated as it is
+// read: pushing it holds none of it in memory.
+func (b Blob) Layer() v1.Layer { return blobLayer{b} }
+
 // blobLayer pushes a Blob with go-containerregistry.
 type blobLayer struct{ b Blob }
 

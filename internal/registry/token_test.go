@@ -1,0 +1,120 @@
+package registry
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/fluxcd/flux-mirror/internal/jwk"
+	"github.com/fluxcd/flux-mirror/internal/testenv"
+)
+
+const (
+	registryIssuer  = "https://issuer.flux-mirror.test"
+	registryService = "flux-mirror-test-registry"
+)
+
+// accessEntry is one grant of distribution's access claim.
+type accessEntry struct {
+	Type    string   `json:"type"`
+	Name    string   `json:"name"`
+	Actions []string `json:"actions"`
+}
+
+// keyPair is a JWK key pair written by flux-mirror's own key writer.
+type keyPair struct {
+	dir     string // holds privkey.json and pubkey.json
+	private *jose.JSONWebKey
+	public  jose.JSONWebKeySet
+}
+
+func newKeyPair(t *testing.T, dir string) keyPair {
+	t.Helper()
+	privPath, pubPath, err := jwk.WriteKeyPair(dir, jwk.ECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	privJSON, err := os.ReadFile(privPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := jwk.ParsePrivate(privJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubJSON, err := os.ReadFile(pubPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp := keyPair{dir: dir, private: key}
+	if err := json.Unmarshal(pubJSON, &kp.public); err != nil {
+		t.Fatal(err)
+	}
+	return kp
+}
+
+// signRegistryToken signs a token distribution's token auth accepts: the
+// registry's issuer and service, and an access claim.
+func (k keyPair) signRegistryToken(t *testing.T, lifetime time.Duration, access ...accessEntry) string {
+	t.Helper()
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: k.private}, (&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tok, err := jwt.Signed(signer).Claims(jwt.Claims{
+		Issuer:    registryIssuer,
+		Subject:   "flux-mirror",
+		Audience:  jwt.Audience{registryService},
+		IssuedAt:  jwt.NewNumericDate(now),
+		NotBefore: jwt.NewNumericDate(now.Add(-30 * time.Second)),
+		Expiry:    jwt.NewNumericDate(now.Add(lifetime)),
+	}).Claims(map[string]any{"access": access}).Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// repoAccess grants pull and push on each repository.
+func repoAccess(repos ...string) []accessEntry {
+	var a []accessEntry
+	for _, r := range repos {
+		a = append(a, accessEntry{Type: "repository", Name: r, Actions: []string{"pull", "push"}})
+	}
+	return a
+}
+
+// tokenRegistry starts distribution v3 with token auth trusting k's public
+// key; realm is where clients are sent for tokens (empty: nowhere useful).
+func tokenRegistry(t *testing.T, k keyPair, realm string, o testenv.RegistryOptions) *testenv.Registry {
+	t.Helper()
+	o.Token = tokenAuth(k, realm)
+	return testenv.StartRegistryWith(t, o)
+}
+
+// tokenAuth is the token auth of a registry trusting k's public key.
+func tokenAuth(k keyPair, realm string) *testenv.TokenAuth {
+	return &testenv.TokenAuth{
+		Issuer: registryIssuer, Service: registryService,
+		JWKS: filepath.Join(k.dir, jwk.PublicKeyFile), Realm: realm,
+	}
+}
+
+// challenges counts the requests a registry answered with 401.
+func challenges(t *testing.T, reg *testenv.Registry) int {
+	t.Helper()
+	n := 0
+	for _, l := range reg.LogLines(t) {
+		if strings.Contains(l, `HTTP/1.1" 401 `) {
+			n++
+		}
+	}
+	return n
+}
