@@ -1,10 +1,3 @@
-//go:build nginxhttp
-
-// This test needs two NginxOptions fields that h-registry's
-// internal/testenv/nginx.go does not have yet: HTTP (directives at the
-// http level) and Location (more directives in the proxied location). The
-// integrator adds them and drops the build tag.
-
 package mirror_test
 
 import (

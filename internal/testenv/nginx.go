@@ -21,6 +21,11 @@ type NginxOptions struct {
 	LimitRate string
 	// TLS serves HTTPS with this certificate and key; nil serves HTTP.
 	TLS *NginxTLS
+	// HTTP holds more directives at the http level (a limit_req_zone).
+	HTTP string
+	// Location holds more directives in the proxied location (limit_req,
+	// add_header).
+	Location string
 }
 
 // NginxTLS is nginx's serving certificate.
@@ -123,11 +128,13 @@ http {
   fastcgi_temp_path %s;
   uwsgi_temp_path %s;
   scgi_temp_path %s;
+  %s
   server {
     listen %s;
     %s
     client_max_body_size %s;
     location / {
+      %s
       %s
       %s
     }
@@ -136,7 +143,7 @@ http {
 `, filepath.Join(n.Dir, "nginx.pid"), filepath.Join(n.Dir, "logs", "error.log"),
 		filepath.Join(n.Dir, "logs", "access.log"),
 		tmp("body"), tmp("proxy"), tmp("fastcgi"), tmp("uwsgi"), tmp("scgi"),
-		listen, tlsLines, maxBody, location, rate)
+		o.HTTP, listen, tlsLines, maxBody, location, rate, o.Location)
 }
 
 // AccessLog returns nginx's access log lines so far: method, URI, status,
