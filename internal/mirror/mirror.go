@@ -119,26 +119,69 @@ func New(o Options) (*Mirror, error) {
 // so far, for progress displays.
 func (m *Mirror) BytesCopied() int64 { return m.bytes.Load() }
 
-// Run mirrors entries one after another, in order. A plan that fails fails
-// its entry only. When ctx ends, jobs in flight are cancelled, the entry
-// under way is returned with them failed, and later entries are left out.
+// Run mirrors entries in config order and returns their results in that
+// order. A plan that fails fails its entry only. When ctx ends, jobs in
+// flight are cancelled, the entries under way are returned with them
+// failed, and entries not yet started are left out.
 //
-// The tag lists of later entries are fetched while earlier entries run
-// (at most Concurrency at once), since a warm run is mostly waiting for
-// round trips; an entry whose source repository an earlier entry writes
-// to is listed only when its turn comes, so that it sees what was copied.
+// Entries take job slots in config order, and at most Concurrency jobs run
+// at once across the run. An entry that shares no repository with an
+// earlier one still running may start its jobs when that one has handed
+// out its last, so that the slots left idle by an entry's slowest tag go
+// to the next entry; an entry that reads or writes a repository an
+// earlier entry writes waits until that entry is done, so that it sees
+// what was copied, exactly as if entries ran one after another. The tag
+// lists of later entries are fetched early on the same rule.
 func (m *Mirror) Run(ctx context.Context, entries []Entry) []EntryResult {
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	lists := m.prefetch(pctx, entries)
-	results := make([]EntryResult, 0, len(entries))
+	deps := m.dependencies(entries)
+	lists := m.prefetch(pctx, entries, deps)
+	s := newSchedule(len(entries), m.opts.Concurrency)
 	for i, e := range entries {
-		if ctx.Err() != nil {
+		go func() {
+			defer close(s.finished[i])
+			if !s.waitTurn(ctx, i, deps[i]) {
+				return
+			}
+			s.started[i] = true
+			s.results[i] = m.runEntry(ctx, i, e, lists[i], s)
+		}()
+	}
+	results := make([]EntryResult, 0, len(entries))
+	for i := range entries {
+		<-s.finished[i]
+		if !s.started[i] {
 			break
 		}
-		results = append(results, m.runEntry(ctx, i, e, lists[i]))
+		res := &s.results[i]
+		m.emit(Event{Kind: EntryFinished, Entry: i, Source: res.Source, Destination: res.Destination, Elapsed: res.Duration, Err: res.Err, EntryResult: res})
+		results = append(results, *res)
 	}
 	return results
+}
+
+// dependencies returns, for each entry, the earlier entries it must wait
+// for: those writing a repository it reads or writes, and those reading a
+// repository it writes. Entries whose repositories do not parse depend on
+// nothing (their plan fails without a request).
+func (m *Mirror) dependencies(entries []Entry) [][]int {
+	type repos struct{ src, dst string }
+	parsed := make([]*repos, len(entries))
+	for i, e := range entries {
+		if src, dst, err := m.repositories(e); err == nil {
+			parsed[i] = &repos{src.Name(), dst.Name()}
+		}
+	}
+	deps := make([][]int, len(entries))
+	for i, a := range parsed {
+		for j, b := range parsed[:i] {
+			if a != nil && b != nil && (a.src == b.dst || a.dst == b.dst || a.dst == b.src) {
+				deps[i] = append(deps[i], j)
+			}
+		}
+	}
+	return deps
 }
 
 // tagList is an entry's source tags, listed ahead of its turn.
@@ -151,32 +194,29 @@ type tagList struct {
 	retries []Event
 }
 
-// prefetch starts listing the source tags of every entry that can be
-// listed early, and returns one future per entry (nil: list in turn).
-func (m *Mirror) prefetch(ctx context.Context, entries []Entry) []*tagList {
+// prefetch starts listing the source tags of every entry that depends on
+// no earlier entry, and returns one future per entry (nil: list in turn).
+func (m *Mirror) prefetch(ctx context.Context, entries []Entry, deps [][]int) []*tagList {
 	lists := make([]*tagList, len(entries))
-	written := map[string]bool{}
 	sem := make(chan struct{}, m.opts.Concurrency)
 	for i, e := range entries {
-		src, dst, err := m.repositories(e)
-		if err == nil && e.Refuse == nil && !written[src.Name()] {
-			l := &tagList{done: make(chan struct{})}
-			lists[i] = l
-			go func() {
-				defer close(l.done)
-				select {
-				case sem <- struct{}{}:
-					defer func() { <-sem }()
-				case <-ctx.Done():
-					l.err = context.Cause(ctx)
-					return
-				}
-				l.tags, l.err = m.listTags(ctx, i, e, src, func(ev Event) { l.retries = append(l.retries, ev) })
-			}()
+		src, _, err := m.repositories(e)
+		if err != nil || e.Refuse != nil || len(deps[i]) > 0 {
+			continue
 		}
-		if err == nil {
-			written[dst.Name()] = true
-		}
+		l := &tagList{done: make(chan struct{})}
+		lists[i] = l
+		go func() {
+			defer close(l.done)
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-ctx.Done():
+				l.err = context.Cause(ctx)
+				return
+			}
+			l.tags, l.err = m.listTags(ctx, i, e, src, func(ev Event) { l.retries = append(l.retries, ev) })
+		}()
 	}
 	return lists
 }
@@ -195,13 +235,15 @@ func (m *Mirror) listTags(ctx context.Context, index int, e Entry, src name.Repo
 	return tags, err
 }
 
-func (m *Mirror) runEntry(ctx context.Context, index int, e Entry, early *tagList) EntryResult {
+// runEntry plans an entry and runs its jobs in the schedule's slots. It
+// marks the entry's jobs handed out however it ends.
+func (m *Mirror) runEntry(ctx context.Context, index int, e Entry, early *tagList, s *schedule) EntryResult {
 	start := m.now()
 	res := EntryResult{Source: e.Source, Destination: e.Destination, Tags: []TagResult{}}
 	m.emit(Event{Kind: EntryStarted, Entry: index, Source: e.Source, Destination: e.Destination})
 	defer func() {
+		s.handedOut(index)
 		res.Duration = m.now().Sub(start)
-		m.emit(Event{Kind: EntryFinished, Entry: index, Source: e.Source, Destination: e.Destination, Elapsed: res.Duration, Err: res.Err, EntryResult: &res})
 	}()
 
 	if e.Refuse != nil {
@@ -237,19 +279,18 @@ func (m *Mirror) runEntry(ctx context.Context, index int, e Entry, early *tagLis
 		selected, res.Excluded = e.Selector.Select(tags)
 	}
 	m.emit(Event{Kind: EntryPlanned, Entry: index, Source: e.Source, Tags: selected, Excluded: res.Excluded})
-	res.Tags = m.runJobs(ctx, index, e, src, dst, selected)
+	res.Tags = m.runJobs(ctx, index, e, src, dst, selected, s)
 	return res
 }
 
-// runJobs runs one job per tag, Concurrency at once, and returns their
+// runJobs runs one job per tag in the run's job slots and returns their
 // results in tag order.
-func (m *Mirror) runJobs(ctx context.Context, index int, e Entry, src, dst name.Repository, tags []string) []TagResult {
+func (m *Mirror) runJobs(ctx context.Context, index int, e Entry, src, dst name.Repository, tags []string, s *schedule) []TagResult {
 	out := make([]TagResult, len(tags))
-	sem := make(chan struct{}, m.opts.Concurrency)
 	var wg sync.WaitGroup
 	for i, tag := range tags {
 		select {
-		case sem <- struct{}{}:
+		case s.slots <- struct{}{}:
 		case <-ctx.Done():
 		}
 		if ctx.Err() != nil {
@@ -258,10 +299,11 @@ func (m *Mirror) runJobs(ctx context.Context, index int, e Entry, src, dst name.
 		}
 		wg.Add(1)
 		go func() {
-			defer func() { <-sem; wg.Done() }()
+			defer func() { <-s.slots; wg.Done() }()
 			out[i] = m.runJob(ctx, index, e, src, dst, tag)
 		}()
 	}
+	s.handedOut(index)
 	wg.Wait()
 	return out
 }

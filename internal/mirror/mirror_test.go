@@ -5,7 +5,9 @@ import (
 	"errors"
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -245,4 +247,64 @@ func TestChainedEntries(t *testing.T) {
 	if got := digestOf(t, reg.Host, "c", "v1"); got != p.Digest.String() {
 		t.Errorf("c:v1 = %q, want %s", got, p.Digest)
 	}
+}
+
+// TestEntriesShareTheJobSlots: independent entries may overlap, but never
+// more than Concurrency jobs run at once across the run, results come in
+// config order, and EntryFinished events arrive in config order too.
+func TestEntriesShareTheJobSlots(t *testing.T) {
+	isolate(t)
+	src, dst := testenv.StartSyncRegistry(t), testenv.StartSyncRegistry(t)
+	var entries []mirror.Entry
+	for _, repo := range []string{"one", "two", "three"} {
+		for i, tag := range []string{"1.0.0", "1.1.0", "1.2.0"} {
+			img := testenv.ImageSpec{Platform: "linux/amd64", Layers: []testenv.Blob{testenv.NewBlob(t, uint64(len(repo)*10+i), 1<<20)}}
+			testenv.PushImage(t, src.Host, repo, tag, img)
+		}
+		entries = append(entries, mirror.Entry{Source: src.Host + "/" + repo, Destination: dst.Host + "/" + repo})
+	}
+	var (
+		mu               sync.Mutex
+		running, most    int
+		finished         []int
+		overlapped       bool
+		lastEntryStarted = -1
+	)
+	res := run(t, entries, func(o *mirror.Options) {
+		o.Concurrency = 2
+		o.Events = func(ev mirror.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			switch ev.Kind {
+			case mirror.JobStarted:
+				running++
+				most = max(most, running)
+				if ev.Entry > lastEntryStarted && lastEntryStarted >= 0 && running > 1 {
+					overlapped = true
+				}
+				lastEntryStarted = max(lastEntryStarted, ev.Entry)
+			case mirror.JobFinished:
+				running--
+			case mirror.EntryFinished:
+				finished = append(finished, ev.Entry)
+			}
+		}
+	})
+	if most > 2 {
+		t.Errorf("%d jobs ran at once, want at most 2", most)
+	}
+	if !slices.Equal(finished, []int{0, 1, 2}) {
+		t.Errorf("EntryFinished order %v", finished)
+	}
+	for i, r := range res {
+		if r.Source != entries[i].Source || len(r.Tags) != 3 {
+			t.Fatalf("result %d: %+v", i, r)
+		}
+		for _, tr := range r.Tags {
+			if tr.Status != mirror.StatusCopied {
+				t.Errorf("%s:%s %s %v", r.Source, tr.Tag, tr.Status, tr.Err)
+			}
+		}
+	}
+	t.Logf("an entry's jobs started while an earlier entry's were running: %v", overlapped)
 }
