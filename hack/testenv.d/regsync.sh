@@ -1,5 +1,5 @@
 # regsync (github.com/regclient/regclient): a registry mirroring peer that
-# the sync benchmark (hack/bench/sync) measures flux-mirror sync against.
+# the sync benchmark (hack/bench/syncbench) measures flux-mirror sync against.
 # No test needs it, so it is not a default peer: hack/bench.sh asks for it
 # by name. GNU time measures every command the benchmarks run.
 
