@@ -71,7 +71,7 @@ with another digest is reported as drifted and left alone unless the entry
 	f := cmd.Flags()
 	f.StringVarP(&o.configPath, "config", "f", "", "config file, or - for standard input (default $FLUX_MIRROR_CONFIG, else <executable>.config)")
 	f.StringVarP(&o.output, "output", "o", "text", "text, json or yaml; json and yaml print only the report on stdout")
-	f.IntVar(&o.concurrency, "concurrency", 4, "tag jobs of one entry run at once, and blobs of one copy moved at once")
+	f.IntVar(&o.concurrency, "concurrency", 4, "tag jobs run at once across the run (entries take them in config order), and blobs of one copy moved at once")
 	f.IntVar(&o.retries, "retries", 3, "more attempts of a failed job (not for errors that cannot heal)")
 	// This shadows the root's --timeout: cobra parses a --timeout typed
 	// before "sync" (as "flux --timeout 2m mirror sync" passes it) into
