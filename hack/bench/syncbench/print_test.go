@@ -42,7 +42,7 @@ func printSync(out io.Writer, w *workload, fm *toolRun, runs, bigs []*toolRun) {
 		printWarm(tw, runs, fastWarm.wall, tags)
 	}
 	if len(bigs) > 0 {
-		row(tw, "one image, one 1 GiB layer (one run)", "wall", "", "cpu", "peak")
+		row(tw, "one image, one 1 GiB layer (median of 3)", "wall", "", "cpu", "peak")
 		for _, r := range bigs {
 			if r.bigCopy == nil {
 				row(tw, r.tool.name, failure(r.err))
