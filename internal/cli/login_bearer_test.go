@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/fluxcd/flux-mirror/internal/jwk"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
@@ -20,31 +19,12 @@ const (
 	tokenService = "flux-mirror-test-registry"
 )
 
-// accessEntry is one grant of distribution's access claim.
-type accessEntry struct {
-	Type    string   `json:"type"`
-	Name    string   `json:"name"`
-	Actions []string `json:"actions"`
-}
-
 // signAccess signs a token distribution accepts for repo: the claims
 // flux-mirror's jwkPath source writes, plus the access claim it cannot.
 func signAccess(t *testing.T, key *jose.JSONWebKey, repo string, actions ...string) string {
 	t.Helper()
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key}, (&jose.SignerOptions{}).WithType("JWT"))
-	must(t, err)
-	now := time.Now()
-	std := jwt.Claims{
-		Issuer:    tokenIssuer,
-		Subject:   "ci",
-		Audience:  jwt.Audience{tokenService},
-		IssuedAt:  jwt.NewNumericDate(now),
-		NotBefore: jwt.NewNumericDate(now.Add(-30 * time.Second)),
-		Expiry:    jwt.NewNumericDate(now.Add(10 * time.Minute)),
-	}
-	access := map[string]any{"access": []accessEntry{{Type: "repository", Name: repo, Actions: actions}}}
-	tok, err := jwt.Signed(signer).Claims(std).Claims(access).Serialize()
-	must(t, err)
+	tok := testenv.SignRegistryToken(t, key, testenv.TokenAuth{Issuer: tokenIssuer, Service: tokenService},
+		10*time.Minute, testenv.RepositoryAccess(repo, actions...))
 	noteSecret(tok, "signed registry token "+strings.Join(actions, ","))
 	return tok
 }

@@ -65,12 +65,12 @@ func (s *tokenService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.accepted[password] = true
-	var access []accessEntry
+	var access []testenv.Access
 	for _, scope := range r.URL.Query()["scope"] {
 		// repository:<name>:<actions>
 		parts := strings.Split(scope, ":")
 		if len(parts) == 3 && parts[0] == "repository" {
-			access = append(access, accessEntry{Type: "repository", Name: parts[1], Actions: strings.Split(parts[2], ",")})
+			access = append(access, testenv.RepositoryAccess(parts[1], strings.Split(parts[2], ",")...))
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/fluxcd/flux-mirror/internal/jwk"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
@@ -19,13 +18,6 @@ const (
 	registryIssuer  = "https://issuer.flux-mirror.test"
 	registryService = "flux-mirror-test-registry"
 )
-
-// accessEntry is one grant of distribution's access claim.
-type accessEntry struct {
-	Type    string   `json:"type"`
-	Name    string   `json:"name"`
-	Actions []string `json:"actions"`
-}
 
 // keyPair is a JWK key pair written by flux-mirror's own key writer.
 type keyPair struct {
@@ -61,32 +53,16 @@ func newKeyPair(t *testing.T, dir string) keyPair {
 
 // signRegistryToken signs a token distribution's token auth accepts: the
 // registry's issuer and service, and an access claim.
-func (k keyPair) signRegistryToken(t *testing.T, lifetime time.Duration, access ...accessEntry) string {
+func (k keyPair) signRegistryToken(t *testing.T, lifetime time.Duration, access ...testenv.Access) string {
 	t.Helper()
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: k.private}, (&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	tok, err := jwt.Signed(signer).Claims(jwt.Claims{
-		Issuer:    registryIssuer,
-		Subject:   "flux-mirror",
-		Audience:  jwt.Audience{registryService},
-		IssuedAt:  jwt.NewNumericDate(now),
-		NotBefore: jwt.NewNumericDate(now.Add(-30 * time.Second)),
-		Expiry:    jwt.NewNumericDate(now.Add(lifetime)),
-	}).Claims(map[string]any{"access": access}).Serialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return testenv.SignRegistryToken(t, k.private, *tokenAuth(k, ""), lifetime, access...)
 }
 
 // repoAccess grants pull and push on each repository.
-func repoAccess(repos ...string) []accessEntry {
-	var a []accessEntry
+func repoAccess(repos ...string) []testenv.Access {
+	var a []testenv.Access
 	for _, r := range repos {
-		a = append(a, accessEntry{Type: "repository", Name: r, Actions: []string{"pull", "push"}})
+		a = append(a, testenv.RepositoryAccess(r, "pull", "push"))
 	}
 	return a
 }

@@ -1,16 +1,11 @@
 package testenv
 
 import (
-	"context"
-	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // Registry is an OCI registry process on a free loopback port, serving
@@ -68,10 +63,7 @@ func SystemTool(t testing.TB, name, pkg string) string {
 // with htpasswd authentication for one user. It stops when the test ends.
 func StartHtpasswdRegistry(t testing.TB, user, password string) *Registry {
 	t.Helper()
-	bin := SystemTool(t, "docker-registry", "docker-registry")
-	dir := t.TempDir()
-	auth := fmt.Sprintf("  htpasswd:\n    realm: flux-mirror-test\n    path: %s\n", writeHtpasswd(t, dir, user, password))
-	return startRegistry(t, bin, dir, nil, func(string) string { return auth })
+	return StartRegistryWith(t, RegistryOptions{Debian: true, User: user, Password: password})
 }
 
 // writeHtpasswd writes dir/htpasswd holding one user and returns its path.
@@ -97,71 +89,7 @@ func writeHtpasswd(t testing.TB, dir, user, password string) string {
 // serves no tokens, clients are expected to hold one.
 func StartTokenRegistry(t testing.TB, a TokenAuth) *Registry {
 	t.Helper()
-	bin := Tool(t, "registry")
-	auth := func(host string) string {
-		return fmt.Sprintf("  token:\n    realm: http://%s/token\n    service: %q\n    issuer: %q\n    jwks: %s\n",
-			host, a.Service, a.Issuer, a.JWKS)
-	}
-	// Tracing is on by default in v3; there is no collector here.
-	return startRegistry(t, bin, t.TempDir(), []string{"OTEL_TRACES_EXPORTER=none"}, auth)
-}
-
-// startRegistry writes a config with the auth section auth returns for the
-// registry's host, starts bin with it and waits until /v2/ answers.
-func startRegistry(t testing.TB, bin, dir string, env []string, auth func(host string) string) *Registry {
-	t.Helper()
-	ports, err := freePorts(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := "127.0.0.1:" + strconv.Itoa(ports[0])
-	cfg := fmt.Sprintf(`version: 0.1
-log:
-  level: info
-  accesslog:
-    disabled: false
-storage:
-  filesystem:
-    rootdirectory: %s
-http:
-  addr: %s
-  secret: flux-mirror-test-not-secret
-auth:
-%s`, filepath.Join(dir, "data"), host, auth(host))
-	cfgPath := filepath.Join(dir, "config.yml")
-	writeTestFile(t, cfgPath, cfg)
-	p, err := startProcessEnv("registry", bin, filepath.Join(dir, "registry.log"), env, "serve", cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &Registry{Host: host, Dir: dir, proc: p}
-	t.Cleanup(p.kill)
-	if err := r.waitReady(30 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-// waitReady polls /v2/ until the registry answers, which it does with 401
-// to an anonymous client.
-func (r *Registry) waitReady(timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	for {
-		if r.proc.exited() {
-			return fmt.Errorf("testenv: registry exited (%v); log tail:\n%s", r.proc.err, r.Log())
-		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+r.Host+"/v2/", nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("testenv: registry on %s not ready after %s; log tail:\n%s", r.Host, timeout, r.Log())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	return StartRegistryWith(t, RegistryOptions{Token: &a})
 }
 
 // Log returns the last lines of the registry's log.

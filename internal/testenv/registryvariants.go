@@ -178,6 +178,7 @@ func registryConfig(t testing.TB, r *Registry, o RegistryOptions) string {
 	fmt.Fprintf(&b, `version: 0.1
 log:
   level: info
+  formatter: text
   accesslog:
     disabled: false
 storage:

@@ -34,42 +34,7 @@ type SyncRegistry struct {
 // fixed http.secret and upload purging off. It stops when the test ends.
 func StartSyncRegistry(t testing.TB) *SyncRegistry {
 	t.Helper()
-	bin := Tool(t, "registry")
-	dir := t.TempDir()
-	ports, err := freePorts(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := "127.0.0.1:" + strconv.Itoa(ports[0])
-	cfg := fmt.Sprintf(`version: 0.1
-log:
-  level: info
-  formatter: text
-  accesslog:
-    disabled: false
-storage:
-  filesystem:
-    rootdirectory: %s
-  maintenance:
-    uploadpurging:
-      enabled: false
-http:
-  addr: %s
-  secret: flux-mirror-test-not-secret
-`, filepath.Join(dir, "data"), host)
-	cfgPath := filepath.Join(dir, "config.yml")
-	writeTestFile(t, cfgPath, cfg)
-	p, err := startProcessEnv("registry", bin, filepath.Join(dir, "registry.log"),
-		[]string{"OTEL_TRACES_EXPORTER=none"}, "serve", cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.kill)
-	r := &SyncRegistry{Registry: &Registry{Host: host, Dir: dir, proc: p}}
-	if err := r.waitReady(30 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return &SyncRegistry{Registry: StartRegistryWith(t, RegistryOptions{})}
 }
 
 // Storage is the registry's storage root.
