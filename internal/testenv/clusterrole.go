@@ -39,18 +39,55 @@ func (e *Env) GrantClusterRole(ctx context.Context, role *rbacv1.ClusterRole, su
 			return fmt.Errorf("testenv: create RoleBinding in %s: %w", ns, err)
 		}
 	}
-	if len(role.Rules) == 0 || len(role.Rules[0].Verbs) == 0 {
-		return fmt.Errorf("testenv: ClusterRole %s grants nothing to wait for", role.Name)
-	}
-	r := role.Rules[0]
-	attrs := &authorizationv1.ResourceAttributes{Verb: r.Verbs[0], Resource: r.Resources[0]}
-	if len(r.ResourceNames) > 0 {
-		attrs.Name = r.ResourceNames[0]
+	attrs, err := firstGrant(role.Name, role.Rules)
+	if err != nil {
+		return err
 	}
 	if len(namespaces) > 0 {
 		attrs.Namespace = namespaces[0]
 	}
 	return waitAllowed(ctx, cs, userOf(subject), attrs)
+}
+
+// GrantRole creates role and a RoleBinding of it to subject in its
+// namespace, and waits until the API server enforces it, probing the first
+// verb of the role's first rule.
+func (e *Env) GrantRole(ctx context.Context, role *rbacv1.Role, subject rbacv1.Subject) error {
+	cs, err := kubernetes.NewForConfig(e.Config(adminUser))
+	if err != nil {
+		return fmt.Errorf("testenv: %w", err)
+	}
+	if _, err := cs.RbacV1().Roles(role.Namespace).Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("testenv: create Role: %w", err)
+	}
+	rb := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: role.Name, Namespace: role.Namespace},
+		Subjects:   []rbacv1.Subject{subject},
+		RoleRef:    rbacv1.RoleRef{Kind: "Role", Name: role.Name, APIGroup: rbacv1.GroupName},
+	}
+	if _, err := cs.RbacV1().RoleBindings(role.Namespace).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("testenv: create RoleBinding: %w", err)
+	}
+	attrs, err := firstGrant(role.Name, role.Rules)
+	if err != nil {
+		return err
+	}
+	attrs.Namespace = role.Namespace
+	return waitAllowed(ctx, cs, userOf(subject), attrs)
+}
+
+// firstGrant is the first verb of the first rule, as the attributes of an
+// access review.
+func firstGrant(role string, rules []rbacv1.PolicyRule) (*authorizationv1.ResourceAttributes, error) {
+	if len(rules) == 0 || len(rules[0].Verbs) == 0 || len(rules[0].Resources) == 0 {
+		return nil, fmt.Errorf("testenv: role %s grants nothing to wait for", role)
+	}
+	r := rules[0]
+	attrs := &authorizationv1.ResourceAttributes{Verb: r.Verbs[0], Resource: r.Resources[0]}
+	if len(r.ResourceNames) > 0 {
+		attrs.Name = r.ResourceNames[0]
+	}
+	return attrs, nil
 }
 
 // userOf is the user name the API server gives subject.
