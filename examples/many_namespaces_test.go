@@ -19,8 +19,8 @@ import (
 // many namespaces.
 const manyDir = "cluster/many-namespaces/"
 
-// checkManyNamespaces applies many-namespaces/rbac.yaml and cronjob.yaml
-// strictly, their namespaced objects in ns, and holds the CronJob to its
+// checkManyNamespaces applies many-namespaces/rbac.yaml, policy.yaml and
+// cronjob.yaml strictly, their namespaced objects in ns, and holds the CronJob to its
 // ClusterRole and its schedule: every Secret and ServiceAccount it names
 // is named in the rules, the namespaces rule is there when it selects, runs
 // never overlap, and a run ends before the next is due.
@@ -31,8 +31,14 @@ func checkManyNamespaces(t *testing.T, dyn dynamic.Interface, mapper *restmapper
 	var kinds []string
 	var role rbacv1.ClusterRole
 	var cj batchv1.CronJob
-	for _, o := range append(readObjects(t, manyDir+"rbac.yaml"), readObjects(t, manyDir+"cronjob.yaml")...) {
+	var objs []*unstructured.Unstructured
+	for _, f := range []string{"rbac.yaml", "policy.yaml", "cronjob.yaml"} {
+		objs = append(objs, readObjects(t, manyDir+f)...)
+	}
+	for _, o := range objs {
 		switch o.GetKind() {
+		case "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding":
+			// Cluster-scoped and applied once.
 		case "ClusterRole":
 			o.SetName(o.GetName() + "-" + ns)
 			fromUnstructured(t, o, &role)
@@ -56,7 +62,8 @@ func checkManyNamespaces(t *testing.T, dyn dynamic.Interface, mapper *restmapper
 		create(t, dyn, mapper, o)
 		kinds = append(kinds, o.GetKind())
 	}
-	if want := []string{"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "CronJob"}; !slices.Equal(kinds, want) {
+	if want := []string{"ServiceAccount", "ClusterRole", "ClusterRoleBinding",
+		"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "ConfigMap", "CronJob"}; !slices.Equal(kinds, want) {
 		t.Errorf("%s holds %q, want %q", manyDir, kinds, want)
 	}
 	checkManyCronJob(t, &cj, &role)

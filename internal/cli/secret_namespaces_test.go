@@ -20,6 +20,7 @@ import (
 // identity is a ServiceAccount of a namespace of its own that tests bind
 // roles to; args are the connection flags that run as it.
 type identity struct {
+	token   string
 	subject rbacv1.Subject
 	user    string // as the audit log names it
 	args    []string
@@ -33,6 +34,7 @@ func newIdentity(t *testing.T) identity {
 	token, err := env.ServiceAccountToken(context.Background(), ns, name)
 	must(t, err)
 	return identity{
+		token:   token,
 		subject: rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: ns},
 		user:    "system:serviceaccount:" + ns + ":" + name,
 		// The kubeconfig only names the server; --token is the identity.

@@ -49,6 +49,12 @@ func SecretClusterRole() (*rbacv1.ClusterRole, error) {
 	return role, readExample(clusterRoleExample, "ClusterRole", role)
 }
 
+// ReadExample decodes the first object of kind in the example at path,
+// relative to the repository's root (examples/...), into obj.
+func ReadExample(path, kind string, obj any) error {
+	return readExample(filepath.Join("..", "..", path), kind, obj)
+}
+
 // readExample decodes the first object of kind in the example at path
 // (relative to this file) into obj.
 func readExample(path, kind string, obj any) error {
