@@ -50,7 +50,7 @@ func (c *SecretClient) AddImagePullSecret(ctx context.Context, sa, secret string
 		return false, fmt.Errorf("serviceaccount %s: %w: flux-mirror does not create ServiceAccounts; create it, or drop it from --service-account", ref, ErrNoServiceAccount)
 	case apierrors.IsForbidden(err):
 		return false, fmt.Errorf("%s serviceaccount %s: permission denied: %w (the identity needs get and update on the ServiceAccount %q in namespace %q: "+
-			"add %q to resourceNames of the serviceaccounts rule of its ClusterRole (flux-mirror-secrets in %s))",
+			"add %q to resourceNames of a get/update rule on serviceaccounts in its Role or ClusterRole, as the ClusterRole flux-mirror-secrets in %s has)",
 			verb, ref, err, sa, c.namespace, sa, ClusterRoleExample)
 	}
 	return false, fmt.Errorf("%s serviceaccount %s: %w", verb, ref, err)
