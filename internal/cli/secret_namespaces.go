@@ -150,6 +150,14 @@ func (o *secretOptions) writeMany(ctx context.Context, client *kube.Client, name
 	g.SetLimit(writers(o.kube.Burst, len(names)))
 	for _, ns := range names {
 		g.Go(func() error {
+			if ctx.Err() != nil {
+				// Interrupted: the namespaces not started yet get no line
+				// each; the summary counts them as failed.
+				mu.Lock()
+				failed = append(failed, ns)
+				mu.Unlock()
+				return nil
+			}
 			if err := o.writeOne(ctx, wctx, client.Secrets(ns), m); err != nil {
 				l.Failuref("%s", ErrorLine(err))
 				mu.Lock()
