@@ -29,7 +29,8 @@ import (
 // server-side field validation, in a namespace of its own, and checks that
 // the config each ConfigMap carries is a valid flux-mirror config. The sync
 // CronJob (sync/cronjob.yaml) is applied the same way; see
-// checkSyncCronJob.
+// checkSyncCronJob; the cluster-wide mode (cluster/many-namespaces/)
+// is checkManyNamespaces.
 func TestClusterExamplesApply(t *testing.T) {
 	env, err := testenv.Start()
 	if err != nil {
@@ -78,6 +79,9 @@ func TestClusterExamplesApply(t *testing.T) {
 			}
 		})
 	}
+	t.Run("many-namespaces", func(t *testing.T) {
+		checkManyNamespaces(t, dyn, mapper, "examples-many")
+	})
 	t.Run("sync/cronjob.yaml", func(t *testing.T) {
 		checkSyncCronJob(t, env, dyn, mapper, "examples-sync")
 	})

@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
+	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/credential"
 	"github.com/fluxcd/flux-mirror/internal/dockerconfig"
 	"github.com/fluxcd/flux-mirror/internal/kube"
@@ -20,9 +22,10 @@ type secretOptions struct {
 	*rootOptions
 
 	hostSelection
-	name   string
-	create bool
-	export bool
+	namespaces namespaceSelection
+	name       string
+	create     bool
+	export     bool
 }
 
 func newSecretCommand(root *rootOptions) *cobra.Command {
@@ -39,13 +42,25 @@ If any host fails, nothing is written. The Secret is annotated with when it
 was written (mirror.plugin.fluxcd.io/written-at) and, when known, when its
 earliest credential expires and for which host
 (mirror.plugin.fluxcd.io/expires-at, mirror.plugin.fluxcd.io/expires-host),
-so that monitoring can alert on a Secret that stopped rotating.`,
+so that monitoring can alert on a Secret that stopped rotating.
+
+With --namespaces, --namespace-selector or -A the credentials are minted
+once and the same Secret is written to every selected namespace, a few at
+a time within --kube-api-qps and --kube-api-burst. A namespace that fails
+is reported by name and the others are still written; the exit status is
+1 if any failed. A namespace being deleted that a selector finds is
+skipped. --service-account adds the Secret to imagePullSecrets of the named
+ServiceAccounts in each namespace written, keeping their other entries; a
+missing ServiceAccount is reported, never created.`,
 		Example: `  # Create or replace regcreds with every host of the default config
   flux-mirror secret regcreds
 
   # Two hosts only, in another namespace and context
   flux-mirror secret regcreds -n flux-system --context prod \
     --host registry.example.com --host ghcr.io -f ./mirror.yaml
+
+  # Every namespace labelled tenant=true; their default ServiceAccounts pull with it
+  flux-mirror secret regcreds --namespace-selector tenant=true --service-account default
 
   # Print the Secret instead of writing it
   flux-mirror secret regcreds --export -f ./mirror.yaml`,
@@ -57,6 +72,7 @@ so that monitoring can alert on a Secret that stopped rotating.`,
 	}
 	f := cmd.Flags()
 	o.hostSelection.addFlags(f)
+	o.namespaces.addFlags(f)
 	f.BoolVar(&o.create, "create", false, "fail if the Secret already exists instead of replacing it")
 	f.BoolVar(&o.export, "export", false, "print the Secret as YAML on stdout and write nothing; needs no cluster")
 	return cmd
@@ -86,6 +102,9 @@ func (o *secretOptions) validate() error {
 			return fmt.Errorf("-n/--namespace: %w", err)
 		}
 	}
+	if err := o.namespaces.validate(o.kube.Namespace != "", o.export); err != nil {
+		return err
+	}
 	if o.create && o.export {
 		return errors.New("--create and --export cannot be used together: --export writes nothing")
 	}
@@ -109,6 +128,10 @@ func (o *secretOptions) run(ctx context.Context) error {
 		return err
 	}
 
+	if o.namespaces.many() {
+		return o.runMany(ctx, root, hosts)
+	}
+
 	// Local mistakes (kubeconfig, namespace) fail before any token is minted.
 	var client *kube.SecretClient
 	namespace := o.kube.Namespace
@@ -119,22 +142,10 @@ func (o *secretOptions) run(ctx context.Context) error {
 		namespace = client.Namespace()
 	}
 
-	creds, err := o.resolve(ctx, root, hosts)
+	m, secret, err := o.mint(ctx, root, hosts, namespace)
 	if err != nil {
 		return err
 	}
-	data, err := dockerconfig.Render(creds)
-	if err != nil {
-		return err
-	}
-	stamp := stampOf(creds, o.now())
-	secret := kube.NewDockerConfigSecret(namespace, o.name, data, stamp)
-	if err := kube.CheckSize(secret); err != nil {
-		return splitHint(err, o.name, len(creds))
-	}
-	warnBearer(o, creds)
-	o.warnExpiry(creds, stamp.WrittenAt)
-
 	if o.export {
 		out, err := yaml.Marshal(secret)
 		if err != nil {
@@ -143,26 +154,86 @@ func (o *secretOptions) run(ctx context.Context) error {
 		_, err = o.streams.Out.Write(out)
 		return err
 	}
-	return o.write(ctx, client, data, stamp, len(creds))
+	return o.write(ctx, client, m)
 }
 
-// write upserts the Secret under its own --timeout deadline.
-func (o *secretOptions) write(ctx context.Context, client *kube.SecretClient, data []byte, stamp kube.Stamp, hosts int) error {
+// runMany writes the Secret to the namespaces of the selection flags. The
+// namespaces are known (listed, when a selector or -A asks for it) before
+// anything is minted, and the credentials are minted and rendered once
+// for all of them.
+func (o *secretOptions) runMany(ctx context.Context, root string, hosts []v1beta1.Host) error {
+	cfg, err := o.kube.RESTConfig()
+	if err != nil {
+		return err
+	}
+	client, err := kube.NewClient(cfg)
+	if err != nil {
+		return err
+	}
+	client.ManyNamespaces = true
+	o.log().Debugf("API server %s", cfg.Host)
+	names, skipped, err := o.targets(ctx, client)
+	if err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		o.log().Warningf("no namespace to write secret %s to (%d being deleted): nothing minted, nothing written", o.name, skipped)
+		return nil
+	}
+	m, _, err := o.mint(ctx, root, hosts, "")
+	if err != nil {
+		return err
+	}
+	return o.writeMany(ctx, client, names, skipped, m)
+}
+
+// minted is what a run mints and renders once, whatever it writes to.
+type minted struct {
+	data  []byte
+	stamp kube.Stamp
+	hosts int
+}
+
+// mint resolves the hosts' credentials and renders the Secret for
+// namespace, refusing one over Kubernetes' size limit, and warns about
+// credentials pullers will not use or will find expired.
+func (o *secretOptions) mint(ctx context.Context, root string, hosts []v1beta1.Host, namespace string) (minted, *corev1.Secret, error) {
+	creds, err := o.resolve(ctx, root, hosts)
+	if err != nil {
+		return minted{}, nil, err
+	}
+	data, err := dockerconfig.Render(creds)
+	if err != nil {
+		return minted{}, nil, err
+	}
+	stamp := stampOf(creds, o.now())
+	secret := kube.NewDockerConfigSecret(namespace, o.name, data, stamp)
+	if err := kube.CheckSize(secret); err != nil {
+		return minted{}, nil, splitHint(err, o.name, len(creds))
+	}
+	warnBearer(o, creds)
+	o.warnExpiry(creds, stamp.WrittenAt)
+	return minted{data: data, stamp: stamp, hosts: len(creds)}, secret, nil
+}
+
+// write upserts the Secret under its own --timeout deadline, then points
+// the ServiceAccounts of --service-account at it.
+func (o *secretOptions) write(ctx context.Context, client *kube.SecretClient, m minted) error {
 	l := o.log()
 	namespace := client.Namespace()
 	l.Actionf("writing secret %s/%s", namespace, o.name)
 	wctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	op, err := client.UpsertSecret(wctx, o.name, data, stamp, o.create)
+	op, err := client.UpsertSecret(wctx, o.name, m.data, m.stamp, o.create)
 	if err != nil {
 		var size *kube.SizeError
 		if errors.As(err, &size) {
-			return splitHint(err, o.name, hosts)
+			return splitHint(err, o.name, m.hosts)
 		}
 		return afterDeadline(ctx, wctx, o.timeout, "writing the Secret", err)
 	}
-	l.Successf("secret %s/%s %s (%d %s)", namespace, o.name, op, hosts, plural(hosts, "host", "hosts"))
-	return nil
+	l.Successf("secret %s/%s %s (%d %s)", namespace, o.name, op, m.hosts, plural(m.hosts, "host", "hosts"))
+	return o.patchServiceAccounts(ctx, wctx, client)
 }
 
 // splitHint tells how to bring a Secret under the API server's limit.

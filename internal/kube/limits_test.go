@@ -88,7 +88,7 @@ func TestRacesUntilTheDeadlineNameTheRace(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	attempts := 0
-	err := retryConflicts(ctx, "ns/regcreds", func() error {
+	err := retryConflicts(ctx, "secret", "ns/regcreds", func() error {
 		attempts++
 		return apierrors.NewConflict(schema.GroupResource{Resource: "secrets"}, "regcreds", errors.New("the object has been modified"))
 	})

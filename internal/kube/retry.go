@@ -23,9 +23,11 @@ var raceBackoff = wait.Backoff{Duration: 5 * time.Millisecond, Factor: 1.5, Jitt
 const noDeadlineRaceWindow = time.Minute
 
 // RaceError says the write deadline ended while other writers kept winning
-// the race for the Secret.
+// the race for the object.
 type RaceError struct {
-	// Ref is the Secret, namespace/name.
+	// Kind is what was written, "secret" or "serviceaccount".
+	Kind string
+	// Ref is the object, namespace/name.
 	Ref string
 	// Lost is how many attempts lost to another writer.
 	Lost int
@@ -34,8 +36,8 @@ type RaceError struct {
 }
 
 func (e *RaceError) Error() string {
-	return fmt.Sprintf("secret %s: other writers raced for it and won %d %s before the write deadline: %v",
-		e.Ref, e.Lost, plural(e.Lost, "time", "times"), e.Err)
+	return fmt.Sprintf("%s %s: other writers raced for it and won %d %s before the write deadline: %v",
+		e.Kind, e.Ref, e.Lost, plural(e.Lost, "time", "times"), e.Err)
 }
 
 // Unwrap returns the error of the last attempt.
@@ -44,7 +46,7 @@ func (e *RaceError) Unwrap() error { return e.Err }
 // retryConflicts runs attempt until it succeeds, fails with an error other
 // than a lost race, or ctx ends. If ctx ends after a lost race, the error
 // is a *RaceError.
-func retryConflicts(ctx context.Context, ref string, attempt func() error) error {
+func retryConflicts(ctx context.Context, kind, ref string, attempt func() error) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, noDeadlineRaceWindow)
@@ -62,7 +64,7 @@ func retryConflicts(ctx context.Context, ref string, attempt func() error) error
 		case lost > 0 && ctx.Err() != nil:
 			// The deadline ended the request after earlier attempts had
 			// lost races: the race is what the user must hear about.
-			return &RaceError{Ref: ref, Lost: lost, Err: err}
+			return &RaceError{Kind: kind, Ref: ref, Lost: lost, Err: err}
 		default:
 			return err
 		}
@@ -70,7 +72,7 @@ func retryConflicts(ctx context.Context, ref string, attempt func() error) error
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return &RaceError{Ref: ref, Lost: lost, Err: err}
+			return &RaceError{Kind: kind, Ref: ref, Lost: lost, Err: err}
 		case <-t.C:
 		}
 	}

@@ -23,17 +23,19 @@ const (
 	Replaced Operation = "replaced"
 )
 
-// SecretClient reads and writes Secrets in one namespace with exactly the
-// verbs of the documented Role: get, create and update.
-type SecretClient struct {
-	rc        rest.Interface
-	namespace string
+// Client talks to the core/v1 API with one rate limiter (--kube-api-qps,
+// --kube-api-burst) shared by everything it does, however many namespaces
+// it writes to.
+type Client struct {
+	rc rest.Interface
+	// ManyNamespaces says the caller writes to several namespaces, so a
+	// refusal points at the ClusterRole example rather than the Role.
+	ManyNamespaces bool
 }
 
-// NewSecretClient returns a client for the core/v1 Secrets of namespace. It
-// knows only the core/v1 types, so none of the other API groups' types are
-// registered or initialised.
-func NewSecretClient(cfg *rest.Config, namespace string) (*SecretClient, error) {
+// NewClient returns a client for core/v1. It knows only the core/v1 types,
+// so none of the other API groups' types are registered or initialised.
+func NewClient(cfg *rest.Config) (*Client, error) {
 	scheme := runtime.NewScheme()
 	if err := corev1.AddToScheme(scheme); err != nil {
 		return nil, err
@@ -49,7 +51,30 @@ func NewSecretClient(cfg *rest.Config, namespace string) (*SecretClient, error) 
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	return &SecretClient{rc: rc, namespace: namespace}, nil
+	return &Client{rc: rc}, nil
+}
+
+// Secrets returns a client for the Secrets and ServiceAccounts of
+// namespace, sharing c's connection and rate limiter.
+func (c *Client) Secrets(namespace string) *SecretClient {
+	return &SecretClient{rc: c.rc, namespace: namespace, manyNamespaces: c.ManyNamespaces}
+}
+
+// SecretClient reads and writes Secrets in one namespace with exactly the
+// verbs of the documented Role: get, create and update.
+type SecretClient struct {
+	rc             rest.Interface
+	namespace      string
+	manyNamespaces bool
+}
+
+// NewSecretClient returns a client for the core/v1 Secrets of namespace.
+func NewSecretClient(cfg *rest.Config, namespace string) (*SecretClient, error) {
+	c, err := NewClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return c.Secrets(namespace), nil
 }
 
 // Namespace is the namespace the client writes to.
@@ -110,7 +135,7 @@ func (c *SecretClient) UpsertSecret(ctx context.Context, name string, dockerConf
 
 	var op Operation
 	var verb string // of the last request, for the error message
-	err := retryConflicts(ctx, ref, func() error {
+	err := retryConflicts(ctx, "secret", ref, func() error {
 		verb = "get"
 		existing, err := c.get(ctx, name)
 		switch {
@@ -163,18 +188,23 @@ func replaceable(s *corev1.Secret, ref string) error {
 }
 
 // explain turns API errors into messages that say what to do. A refusal
-// names the rule of the documented Role (examples/cluster/rbac.yaml) to
-// widen: get and update are granted per Secret name, create per namespace.
+// names the rule of the documented Role (examples/cluster/rbac.yaml), or
+// ClusterRole when writing to many namespaces, to widen: get and update are
+// granted per Secret name, create per namespace.
 func (c *SecretClient) explain(verb, name string, err error) error {
 	ref := c.namespace + "/" + name
+	role := "its Role (flux-mirror-secret in " + RoleExample + ")"
+	if c.manyNamespaces {
+		role = "its ClusterRole (flux-mirror-secrets in " + ClusterRoleExample + ")"
+	}
 	switch {
 	case apierrors.IsForbidden(err) && verb == "create":
 		return fmt.Errorf("%s secret %s: permission denied: %w (the identity needs create on secrets in namespace %q: "+
-			"the create rule of its Role (flux-mirror-secret in examples/cluster/rbac.yaml), or bind that Role to it if it has none)", verb, ref, err, c.namespace)
+			"the create rule of %s, or bind that role to it if it has none)", verb, ref, err, c.namespace, role)
 	case apierrors.IsForbidden(err):
 		return fmt.Errorf("%s secret %s: permission denied: %w (the identity needs get and update on the Secret %q in namespace %q: "+
-			"add %q to resourceNames of the get/update rule of its Role (flux-mirror-secret in examples/cluster/rbac.yaml), or bind that Role to it if it has none)",
-			verb, ref, err, name, c.namespace, name)
+			"add %q to resourceNames of the get/update rule of %s, or bind that role to it if it has none)",
+			verb, ref, err, name, c.namespace, name, role)
 	case apierrors.IsUnauthorized(err):
 		return fmt.Errorf("%s secret %s: not authenticated: %w (check the kubeconfig credentials or the pod's ServiceAccount token)", verb, ref, err)
 	case apierrors.IsNotFound(err):
@@ -182,3 +212,9 @@ func (c *SecretClient) explain(verb, name string, err error) error {
 	}
 	return fmt.Errorf("%s secret %s: %w", verb, ref, err)
 }
+
+// The RBAC examples that refusals point at, relative to the repository.
+const (
+	RoleExample        = "examples/cluster/rbac.yaml"
+	ClusterRoleExample = "examples/cluster/many-namespaces/rbac.yaml"
+)

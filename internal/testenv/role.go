@@ -3,6 +3,7 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,34 +22,63 @@ import (
 // grant exactly what it says, so it is read rather than copied.
 const rbacExample = "../../examples/cluster/rbac.yaml"
 
+// clusterRoleExample is the documented RBAC for many namespaces.
+const clusterRoleExample = "../../examples/cluster/many-namespaces/rbac.yaml"
+
 // SecretRole returns the Role of examples/cluster/rbac.yaml in namespace
 // ns. With names, the rules that name Secrets (resourceNames) name these
 // instead of the example's.
 func SecretRole(ns string, names ...string) (*rbacv1.Role, error) {
+	role := &rbacv1.Role{}
+	if err := readExample(rbacExample, "Role", role); err != nil {
+		return nil, err
+	}
+	role.Namespace = ns
+	for i := range role.Rules {
+		if len(names) > 0 && len(role.Rules[i].ResourceNames) > 0 {
+			role.Rules[i].ResourceNames = slices.Clone(names)
+		}
+	}
+	return role, nil
+}
+
+// SecretClusterRole returns the ClusterRole of
+// examples/cluster/many-namespaces/rbac.yaml.
+func SecretClusterRole() (*rbacv1.ClusterRole, error) {
+	role := &rbacv1.ClusterRole{}
+	return role, readExample(clusterRoleExample, "ClusterRole", role)
+}
+
+// ReadExample decodes the first object of kind in the example at path,
+// relative to the repository's root (examples/...), into obj.
+func ReadExample(path, kind string, obj any) error {
+	return readExample(filepath.Join("..", "..", path), kind, obj)
+}
+
+// readExample decodes the first object of kind in the example at path
+// (relative to this file) into obj.
+func readExample(path, kind string, obj any) error {
 	_, file, _, _ := runtime.Caller(0)
-	path := filepath.Join(filepath.Dir(file), rbacExample)
+	path = filepath.Join(filepath.Dir(file), path)
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("testenv: %w", err)
+		return fmt.Errorf("testenv: %w", err)
 	}
 	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096)
 	for {
-		var role rbacv1.Role
-		if err := dec.Decode(&role); errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("testenv: %s holds no Role", path)
+		var meta metav1.TypeMeta
+		var doc json.RawMessage
+		if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+			return fmt.Errorf("testenv: %s holds no %s", path, kind)
 		} else if err != nil {
-			return nil, fmt.Errorf("testenv: %s: %w", path, err)
+			return fmt.Errorf("testenv: %s: %w", path, err)
 		}
-		if role.Kind != "Role" {
-			continue
+		if err := json.Unmarshal(doc, &meta); err != nil {
+			return fmt.Errorf("testenv: %s: %w", path, err)
 		}
-		role.Namespace = ns
-		for i := range role.Rules {
-			if len(names) > 0 && len(role.Rules[i].ResourceNames) > 0 {
-				role.Rules[i].ResourceNames = slices.Clone(names)
-			}
+		if meta.Kind == kind {
+			return json.Unmarshal(doc, obj)
 		}
-		return &role, nil
 	}
 }
 
