@@ -65,6 +65,13 @@ func (s *tokenService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.accepted[password] = true
+	s.registry.grantScopes(s.t, w, r)
+}
+
+// grantScopes answers a token request with a registry token signed by k
+// that grants every repository scope asked, as a token service does for
+// a client it has authenticated.
+func (k keyPair) grantScopes(t *testing.T, w http.ResponseWriter, r *http.Request) {
 	var access []testenv.Access
 	for _, scope := range r.URL.Query()["scope"] {
 		// repository:<name>:<actions>
@@ -74,7 +81,7 @@ func (s *tokenService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]string{"token": s.registry.signRegistryToken(s.t, 10*time.Minute, access...)})
+	_ = json.NewEncoder(w).Encode(map[string]string{"token": k.signRegistryToken(t, 10*time.Minute, access...)})
 }
 
 func (s *tokenService) counts() (accepted, refused int) {
