@@ -51,3 +51,30 @@ func IsolateGoogleAzure(t testing.TB) {
 		Unsetenv(t, k)
 	}
 }
+
+// ServeECR gives the test an isolated AWS environment (IsolateAWS) whose
+// ECR endpoint is a new fake and whose identity is a static key the fake
+// issued: provider ecr then mints a login with one GetAuthorizationToken
+// call, signed in the registry host's region.
+func ServeECR(t testing.TB) *AWS {
+	t.Helper()
+	IsolateAWS(t)
+	f := NewAWS(t)
+	id, secret := f.StaticKey()
+	t.Setenv("AWS_ACCESS_KEY_ID", id)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
+	t.Setenv("AWS_ENDPOINT_URL_ECR", f.URL)
+	return f
+}
+
+// ECRCalls returns the ecr:GetAuthorizationToken calls so far, refused
+// ones included.
+func (f *AWS) ECRCalls() []AWSCall {
+	var calls []AWSCall
+	for _, c := range f.Calls() {
+		if c.Action == ECRTarget {
+			calls = append(calls, c)
+		}
+	}
+	return calls
+}
