@@ -1,8 +1,10 @@
 package fakecloud
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -77,4 +79,14 @@ func (f *AWS) ECRCalls() []AWSCall {
 		}
 	}
 	return calls
+}
+
+// CheckECRLogin accepts the login an ECR authorization token of this fake
+// holds (username AWS and a password it issued), as a registry's token
+// service in front of ECR would; testenv.StartLoginRegistry takes it.
+func (f *AWS) CheckECRLogin(user, password string) error {
+	if user != "AWS" || !slices.Contains(f.ECRPasswords(), password) {
+		return fmt.Errorf("username %q with a password ECR did not issue", user)
+	}
+	return nil
 }

@@ -1,8 +1,6 @@
 package registry
 
 import (
-	"fmt"
-	"slices"
 	"strings"
 	"testing"
 
@@ -24,12 +22,7 @@ const ecrHost = "123456789012.dkr.ecr.us-west-2.amazonaws.com"
 func startECR(t *testing.T) (*fakecloud.AWS, *testenv.LoginRegistry, *Registries, *logRecorder) {
 	t.Helper()
 	f := fakecloud.ServeECR(t)
-	reg := testenv.StartLoginRegistry(t, func(user, password string) error {
-		if user != "AWS" || !slices.Contains(f.ECRPasswords(), password) {
-			return fmt.Errorf("username %q with a password ECR did not issue", user)
-		}
-		return nil
-	})
+	reg := testenv.StartLoginRegistry(t, f.CheckECRLogin)
 	r, log := newRegistriesWith(t, Options{
 		Root: t.TempDir(), Hosts: []v1beta1.Host{{Host: ecrHost, Provider: "ecr"}},
 		DialContext: testenv.DialAs(ecrHost, reg.Host),
