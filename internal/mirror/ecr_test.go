@@ -44,6 +44,7 @@ func runToECR(t *testing.T, src string, reg *testenv.LoginRegistry) (mirror.Entr
 // GetAuthorizationToken call serves the whole run.
 func TestMirrorToECR(t *testing.T) {
 	isolate(t)
+	testenv.PinBinDir(t)
 	f := fakecloud.ServeECR(t)
 	reg := testenv.StartLoginRegistry(t, f.CheckECRLogin)
 	src := testenv.StartSyncRegistry(t)
@@ -90,6 +91,7 @@ func TestMirrorToECR(t *testing.T) {
 // secret, and nothing reaches the token service.
 func TestMirrorToECRRefused(t *testing.T) {
 	isolate(t)
+	testenv.PinBinDir(t)
 	f := fakecloud.ServeECR(t)
 	f.Deny(fakecloud.ECRTarget)
 	reg := testenv.StartLoginRegistry(t, f.CheckECRLogin)

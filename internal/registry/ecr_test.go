@@ -21,6 +21,7 @@ const ecrHost = "123456789012.dkr.ecr.us-west-2.amazonaws.com"
 // connections go to that registry.
 func startECR(t *testing.T) (*fakecloud.AWS, *testenv.LoginRegistry, *Registries, *logRecorder) {
 	t.Helper()
+	testenv.PinBinDir(t)
 	f := fakecloud.ServeECR(t)
 	reg := testenv.StartLoginRegistry(t, f.CheckECRLogin)
 	r, log := newRegistriesWith(t, Options{

@@ -129,7 +129,7 @@ func TestExpiringPasswordMintedAgain(t *testing.T) {
 func TestRotatedBearerTokenRead(t *testing.T) {
 	root := t.TempDir()
 	keys := newKeyPair(t, t.TempDir())
-	reg := tokenRegistry(t, keys, "", testenv.RegistryOptions{})
+	reg := tokenRegistry(t, keys, testenv.RegistryOptions{})
 	tokenFile := filepath.Join(root, "token")
 	writeToken := func(tok string) {
 		if err := os.WriteFile(tokenFile, []byte(tok+"\n"), 0o600); err != nil {
@@ -167,7 +167,7 @@ func mustRef(t *testing.T, s string) name.Reference {
 func TestRefusedBearerTokenReadAgain(t *testing.T) {
 	root := t.TempDir()
 	keys := newKeyPair(t, t.TempDir())
-	reg := tokenRegistry(t, keys, "", testenv.RegistryOptions{})
+	reg := tokenRegistry(t, keys, testenv.RegistryOptions{})
 	tokenFile := filepath.Join(root, "token")
 	writeToken := func(tok string) {
 		if err := os.WriteFile(tokenFile, []byte(tok), 0o600); err != nil {
