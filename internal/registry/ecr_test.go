@@ -60,22 +60,37 @@ func TestECRProviderLogin(t *testing.T) {
 	}
 }
 
-// TestECRProviderRefused: when ECR refuses GetAuthorizationToken, the push
+// TestECRProviderRefused: when no ECR login can be minted (ECR refuses
+// GetAuthorizationToken, or the AWS identity is unknown to it), the push
 // fails before any token exchange, with an error that names the host and
-// the action and holds none of the AWS secrets.
+// the cause and holds none of the AWS secrets.
 func TestECRProviderRefused(t *testing.T) {
-	f, reg, r, _ := startECR(t)
-	f.Deny(fakecloud.ECRTarget)
-	err := push(ecrHost+"/demo/app:v1", randomImage(t, 1, 1024), r.RemoteOptions(), name.Insecure)
-	if err == nil || !strings.Contains(err.Error(), ecrHost) || !strings.Contains(err.Error(), "ecr:GetAuthorizationToken") {
-		t.Fatalf("err = %v, want an error naming %s and the refused action", err, ecrHost)
-	}
-	t.Logf("push: %v", err)
-	assertNoSecret(t, err, f.Secrets()...)
-	if calls := f.ECRCalls(); len(calls) == 0 || calls[0].Err == "" {
-		t.Errorf("ECR calls = %+v, want refused ones", calls)
-	}
-	if logins, refused := reg.Logins(); len(logins)+len(refused) != 0 {
-		t.Errorf("the token service got %d requests, want none", len(logins)+len(refused))
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, f *fakecloud.AWS)
+		want  string
+	}{
+		{"GetAuthorizationToken denied", func(_ *testing.T, f *fakecloud.AWS) { f.Deny(fakecloud.ECRTarget) },
+			"the AWS identity needs ecr:GetAuthorizationToken"},
+		{"unknown access key", func(t *testing.T, _ *fakecloud.AWS) {
+			t.Setenv("AWS_ACCESS_KEY_ID", "AKIANOTISSUEDBYFAKE0")
+		}, "UnrecognizedClientException"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, reg, r, _ := startECR(t)
+			tc.setup(t, f)
+			err := push(ecrHost+"/demo/app:v1", randomImage(t, 1, 1024), r.RemoteOptions(), name.Insecure)
+			if err == nil || !strings.Contains(err.Error(), ecrHost) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want an error naming %s and saying %q", err, ecrHost, tc.want)
+			}
+			t.Logf("push: %v", err)
+			assertNoSecret(t, err, f.Secrets()...)
+			if calls := f.ECRCalls(); len(calls) == 0 || calls[0].Err == "" {
+				t.Errorf("ECR calls = %+v, want refused ones", calls)
+			}
+			if logins, refused := reg.Logins(); len(logins)+len(refused) != 0 {
+				t.Errorf("the token service got %d requests, want none", len(logins)+len(refused))
+			}
+		})
 	}
 }
