@@ -1,8 +1,10 @@
 package fakecloud
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -50,4 +52,41 @@ func IsolateGoogleAzure(t testing.TB) {
 		"AWS_CA_BUNDLE", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"} {
 		Unsetenv(t, k)
 	}
+}
+
+// ServeECR gives the test an isolated AWS environment (IsolateAWS) whose
+// ECR endpoint is a new fake and whose identity is a static key the fake
+// issued: provider ecr then mints a login with one GetAuthorizationToken
+// call, signed in the registry host's region.
+func ServeECR(t testing.TB) *AWS {
+	t.Helper()
+	IsolateAWS(t)
+	f := NewAWS(t)
+	id, secret := f.StaticKey()
+	t.Setenv("AWS_ACCESS_KEY_ID", id)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
+	t.Setenv("AWS_ENDPOINT_URL_ECR", f.URL)
+	return f
+}
+
+// ECRCalls returns the ecr:GetAuthorizationToken calls so far, refused
+// ones included.
+func (f *AWS) ECRCalls() []AWSCall {
+	var calls []AWSCall
+	for _, c := range f.Calls() {
+		if c.Action == ECRTarget {
+			calls = append(calls, c)
+		}
+	}
+	return calls
+}
+
+// CheckECRLogin accepts the login an ECR authorization token of this fake
+// holds (username AWS and a password it issued), as a registry's token
+// service in front of ECR would; testenv.StartLoginRegistry takes it.
+func (f *AWS) CheckECRLogin(user, password string) error {
+	if user != "AWS" || !slices.Contains(f.ECRPasswords(), password) {
+		return fmt.Errorf("username %q with a password ECR did not issue", user)
+	}
+	return nil
 }

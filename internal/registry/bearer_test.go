@@ -19,7 +19,7 @@ import (
 // token the registry does not trust fails naming the host, not the token.
 func TestBearerStamped(t *testing.T) {
 	keys := newKeyPair(t, t.TempDir())
-	reg := tokenRegistry(t, keys, "", testenv.RegistryOptions{})
+	reg := tokenRegistry(t, keys, testenv.RegistryOptions{})
 	tok := keys.signRegistryToken(t, 10*time.Minute, repoAccess("demo/app")...)
 	r, _ := newRegistries(t, t.TempDir(), v1beta1.Host{Host: reg.Host, Credential: &v1beta1.Credential{Value: &tok}})
 	roundTrip(t, reg.Host+"/demo/app:v1", r.RemoteOptions())
@@ -52,7 +52,7 @@ func TestRedirectCarriesNoBearerToken(t *testing.T) {
 	for _, storageName := range []string{"127.0.0.1", "localhost"} {
 		t.Run(storageName, func(t *testing.T) {
 			keys := newKeyPair(t, t.TempDir())
-			reg, storage := redirectingRegistry(t, storageName, testenv.RegistryOptions{Token: tokenAuth(keys, "")})
+			reg, storage := redirectingRegistry(t, storageName, testenv.RegistryOptions{Token: tokenAuth(keys)})
 			tok := keys.signRegistryToken(t, 10*time.Minute, repoAccess("demo/app")...)
 			r, _ := newRegistries(t, t.TempDir(), v1beta1.Host{Host: reg.Host, Credential: &v1beta1.Credential{Value: &tok}})
 			roundTrip(t, reg.Host+"/demo/app:v1", r.RemoteOptions())

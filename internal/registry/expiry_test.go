@@ -1,13 +1,9 @@
 package registry
 
 import (
-	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,61 +22,24 @@ const (
 	clientAudience = "flux-mirror-test-token-service"
 )
 
-// tokenService is the realm of a token-auth registry: it takes a JWT signed
-// by the client's key as the password of the challenge exchange, checks its
-// signature and exp strictly, and issues a registry token for the scopes
-// asked. It records every password JWT it accepted or refused.
-type tokenService struct {
-	t        *testing.T
-	client   jose.JSONWebKeySet // verifies the password JWTs
-	registry keyPair            // signs the registry tokens
-
-	mu       sync.Mutex
-	accepted map[string]bool
-	refused  []string
-}
-
-func (s *tokenService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	_, password, ok := r.BasicAuth()
-	if !ok {
-		http.Error(w, "basic auth required", http.StatusUnauthorized)
-		return
-	}
-	var claims jwt.Claims
-	tok, err := jwt.ParseSigned(password, []jose.SignatureAlgorithm{jose.ES256})
-	if err == nil {
-		err = tok.Claims(s.client.Keys[0].Public(), &claims)
-	}
-	if err == nil {
-		// No leeway: a password used after its exp is refused.
-		err = claims.ValidateWithLeeway(jwt.Expected{
+// checkPasswordJWT is the login check of a token service that takes, as
+// the password, a JWT signed by the client's key (keys): it verifies the
+// signature and exp strictly, with no leeway, so that a password used after
+// its exp is refused.
+func checkPasswordJWT(keys jose.JSONWebKeySet) func(user, password string) error {
+	return func(_, password string) error {
+		tok, err := jwt.ParseSigned(password, []jose.SignatureAlgorithm{jose.ES256})
+		if err != nil {
+			return err
+		}
+		var claims jwt.Claims
+		if err := tok.Claims(keys.Keys[0].Public(), &claims); err != nil {
+			return err
+		}
+		return claims.ValidateWithLeeway(jwt.Expected{
 			Issuer: clientIssuer, AnyAudience: jwt.Audience{clientAudience}, Time: time.Now(),
 		}, 0)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err != nil {
-		s.refused = append(s.refused, err.Error())
-		http.Error(w, "password refused: "+err.Error(), http.StatusUnauthorized)
-		return
-	}
-	s.accepted[password] = true
-	var access []testenv.Access
-	for _, scope := range r.URL.Query()["scope"] {
-		// repository:<name>:<actions>
-		parts := strings.Split(scope, ":")
-		if len(parts) == 3 && parts[0] == "repository" {
-			access = append(access, testenv.RepositoryAccess(parts[1], strings.Split(parts[2], ",")...))
-		}
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]string{"token": s.registry.signRegistryToken(s.t, 10*time.Minute, access...)})
-}
-
-func (s *tokenService) counts() (accepted, refused int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.accepted), len(s.refused)
 }
 
 // TestExpiringPasswordMintedAgain: the password of a username host is a
@@ -98,13 +57,7 @@ func (s *tokenService) counts() (accepted, refused int) {
 func TestExpiringPasswordMintedAgain(t *testing.T) {
 	root := t.TempDir()
 	client := newKeyPair(t, filepath.Join(root, "keys"))
-	ts := &tokenService{t: t, client: client.public, registry: newKeyPair(t, t.TempDir()), accepted: map[string]bool{}}
-	srv := httptest.NewServer(ts)
-	t.Cleanup(srv.Close)
-	// localhost, not 127.0.0.1: go-containerregistry refuses a realm on a
-	// private IP other than the registry's own host:port.
-	realm := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1) + "/token"
-	reg := tokenRegistry(t, ts.registry, realm, testenv.RegistryOptions{})
+	reg := testenv.StartLoginRegistry(t, checkPasswordJWT(client.public))
 	// 6 MiB at 1 MiB/s: the copy outlasts the password.
 	slow := testenv.StartNginxProxy(t, "http://"+reg.Host, testenv.NginxOptions{LimitRate: "1m"})
 
@@ -147,7 +100,12 @@ func TestExpiringPasswordMintedAgain(t *testing.T) {
 		t.Fatalf("copied %s, pushed %s", got, want)
 	}
 
-	accepted, refused := ts.counts()
+	logins, refusals := reg.Logins()
+	passwords := map[string]bool{}
+	for _, l := range logins {
+		passwords[l.Password] = true
+	}
+	accepted, refused := len(passwords), len(refusals)
 	t.Logf("copy took %s; the token service accepted %d passwords, refused %d; %d mints logged",
 		copied.Round(time.Millisecond), accepted, refused, log.count("minted"))
 	if copied < 5*time.Second {
@@ -156,7 +114,7 @@ func TestExpiringPasswordMintedAgain(t *testing.T) {
 	// One password for the source, two for the destination.
 	if accepted < 3 || refused != 0 {
 		t.Errorf("the token service accepted %d passwords and refused %d (%v), want at least 3 and none",
-			accepted, refused, ts.refused)
+			accepted, refused, refusals)
 	}
 	if n := log.count(`credential{host=` + reg.Host); n < 2 {
 		t.Errorf("%d mints for %s logged, want at least 2", n, reg.Host)
@@ -171,7 +129,7 @@ func TestExpiringPasswordMintedAgain(t *testing.T) {
 func TestRotatedBearerTokenRead(t *testing.T) {
 	root := t.TempDir()
 	keys := newKeyPair(t, t.TempDir())
-	reg := tokenRegistry(t, keys, "", testenv.RegistryOptions{})
+	reg := tokenRegistry(t, keys, testenv.RegistryOptions{})
 	tokenFile := filepath.Join(root, "token")
 	writeToken := func(tok string) {
 		if err := os.WriteFile(tokenFile, []byte(tok+"\n"), 0o600); err != nil {
@@ -209,7 +167,7 @@ func mustRef(t *testing.T, s string) name.Reference {
 func TestRefusedBearerTokenReadAgain(t *testing.T) {
 	root := t.TempDir()
 	keys := newKeyPair(t, t.TempDir())
-	reg := tokenRegistry(t, keys, "", testenv.RegistryOptions{})
+	reg := tokenRegistry(t, keys, testenv.RegistryOptions{})
 	tokenFile := filepath.Join(root, "token")
 	writeToken := func(tok string) {
 		if err := os.WriteFile(tokenFile, []byte(tok), 0o600); err != nil {

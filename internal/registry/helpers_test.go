@@ -45,8 +45,16 @@ func (l *logRecorder) count(s string) int {
 // directory; it is closed when the test ends.
 func newRegistries(t *testing.T, root string, hosts ...v1beta1.Host) (*Registries, *logRecorder) {
 	t.Helper()
+	return newRegistriesWith(t, Options{Root: root, Hosts: hosts})
+}
+
+// newRegistriesWith is newRegistries with more options; its Logger is the
+// returned recorder.
+func newRegistriesWith(t *testing.T, o Options) (*Registries, *logRecorder) {
+	t.Helper()
 	log := &logRecorder{}
-	r, err := New(context.Background(), Options{Root: root, Hosts: hosts, Logger: log.logf})
+	o.Logger = log.logf
+	r, err := New(context.Background(), o)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -68,9 +76,10 @@ func randomImage(t testing.TB, layers int, size int64) v1.Image {
 	return img
 }
 
-// push writes img to ref with opts.
-func push(ref string, img v1.Image, opts []remote.Option) error {
-	r, err := name.ParseReference(ref)
+// push writes img to ref with opts; nameOpts parse ref (name.Insecure for
+// plain HTTP).
+func push(ref string, img v1.Image, opts []remote.Option, nameOpts ...name.Option) error {
+	r, err := name.ParseReference(ref, nameOpts...)
 	if err != nil {
 		return err
 	}
@@ -79,8 +88,8 @@ func push(ref string, img v1.Image, opts []remote.Option) error {
 
 // pull reads ref with opts, reads every layer through (which checks each
 // blob's digest) and returns the manifest digest.
-func pull(ref string, opts []remote.Option) (v1.Hash, error) {
-	r, err := name.ParseReference(ref)
+func pull(ref string, opts []remote.Option, nameOpts ...name.Option) (v1.Hash, error) {
+	r, err := name.ParseReference(ref, nameOpts...)
 	if err != nil {
 		return v1.Hash{}, err
 	}
@@ -107,13 +116,13 @@ func pull(ref string, opts []remote.Option) (v1.Hash, error) {
 
 // roundTrip pushes a random image to ref and pulls it back, failing the
 // test unless the digests match.
-func roundTrip(t *testing.T, ref string, opts []remote.Option) {
+func roundTrip(t *testing.T, ref string, opts []remote.Option, nameOpts ...name.Option) {
 	t.Helper()
 	img := randomImage(t, 2, 64<<10)
-	if err := push(ref, img, opts); err != nil {
+	if err := push(ref, img, opts, nameOpts...); err != nil {
 		t.Fatalf("push %s: %v", ref, err)
 	}
-	got, err := pull(ref, opts)
+	got, err := pull(ref, opts, nameOpts...)
 	if err != nil {
 		t.Fatalf("pull %s: %v", ref, err)
 	}

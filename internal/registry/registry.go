@@ -12,6 +12,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -42,6 +43,12 @@ type Options struct {
 	// Logger receives verbose detail (mints, chunked uploads), never a
 	// secret; nil discards it.
 	Logger func(format string, args ...any)
+	// DialContext, when set, opens every connection to a registry (and to
+	// the token services they send clients to) in place of the default
+	// dialer. It is a test seam: it lets a test reach a loopback registry
+	// under a cloud registry's name (an ECR host), whose credential only
+	// that name gets. Nil in production.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Registries holds the per-host credentials and transports. It is safe for
@@ -50,6 +57,7 @@ type Registries struct {
 	hosts    map[string]*host // by hostKey
 	fallback *http.Transport  // hosts not listed, or listed without tls
 	tls      tlsBuilder
+	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
 	rt       http.RoundTripper
 	logf     func(format string, args ...any)
 
@@ -79,8 +87,9 @@ type host struct {
 func New(ctx context.Context, o Options) (*Registries, error) {
 	r := &Registries{
 		hosts:    make(map[string]*host, len(o.Hosts)),
-		fallback: newTransport(&tls.Config{MinVersion: tls.VersionTLS12}),
+		fallback: newTransport(&tls.Config{MinVersion: tls.VersionTLS12}, o.DialContext),
 		tls:      tlsBuilder{root: o.Root},
+		dial:     o.DialContext,
 		logf:     o.Logger,
 	}
 	if r.logf == nil {
@@ -108,7 +117,7 @@ func (r *Registries) newHost(ctx context.Context, o Options, h v1beta1.Host) (*h
 			return nil, err
 		}
 	}
-	e := &host{name: h.Host, transport: newTransport(cfg)}
+	e := &host{name: h.Host, transport: newTransport(cfg, r.dial)}
 	if h.MaxChunkSize != nil && *h.MaxChunkSize > 0 {
 		e.chunk = *h.MaxChunkSize * 1024
 		size := e.chunk
@@ -125,10 +134,14 @@ func (r *Registries) newHost(ctx context.Context, o Options, h v1beta1.Host) (*h
 }
 
 // newTransport returns a transport like Go's default (proxy from the
-// environment, HTTP/2, timeouts) with cfg and room for parallel jobs.
-func newTransport(cfg *tls.Config) *http.Transport {
+// environment, HTTP/2, timeouts) with cfg and room for parallel jobs; dial
+// replaces the default dialer when not nil.
+func newTransport(cfg *tls.Config, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.TLSClientConfig = cfg
+	if dial != nil {
+		t.DialContext = dial
+	}
 	t.MaxIdleConnsPerHost = maxIdleConnsPerHost
 	return t
 }

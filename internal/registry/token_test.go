@@ -55,7 +55,7 @@ func newKeyPair(t *testing.T, dir string) keyPair {
 // registry's issuer and service, and an access claim.
 func (k keyPair) signRegistryToken(t *testing.T, lifetime time.Duration, access ...testenv.Access) string {
 	t.Helper()
-	return testenv.SignRegistryToken(t, k.private, *tokenAuth(k, ""), lifetime, access...)
+	return testenv.SignRegistryToken(t, k.private, *tokenAuth(k), lifetime, access...)
 }
 
 // repoAccess grants pull and push on each repository.
@@ -68,18 +68,19 @@ func repoAccess(repos ...string) []testenv.Access {
 }
 
 // tokenRegistry starts distribution v3 with token auth trusting k's public
-// key; realm is where clients are sent for tokens (empty: nowhere useful).
-func tokenRegistry(t *testing.T, k keyPair, realm string, o testenv.RegistryOptions) *testenv.Registry {
+// key; its realm leads nowhere useful, so clients must bring a token.
+// (testenv.StartLoginRegistry has a token service.)
+func tokenRegistry(t *testing.T, k keyPair, o testenv.RegistryOptions) *testenv.Registry {
 	t.Helper()
-	o.Token = tokenAuth(k, realm)
+	o.Token = tokenAuth(k)
 	return testenv.StartRegistryWith(t, o)
 }
 
 // tokenAuth is the token auth of a registry trusting k's public key.
-func tokenAuth(k keyPair, realm string) *testenv.TokenAuth {
+func tokenAuth(k keyPair) *testenv.TokenAuth {
 	return &testenv.TokenAuth{
 		Issuer: registryIssuer, Service: registryService,
-		JWKS: filepath.Join(k.dir, jwk.PublicKeyFile), Realm: realm,
+		JWKS: filepath.Join(k.dir, jwk.PublicKeyFile),
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -40,6 +41,13 @@ func BinDir() string {
 		cache = filepath.Join(home, ".cache")
 	}
 	return filepath.Join(cache, "flux-mirror-testenv", "bin")
+}
+
+// PinBinDir keeps BinDir where it is for the rest of the test, for a test
+// that is about to change HOME (fakecloud.IsolateAWS does) and start peers
+// after.
+func PinBinDir(t testing.TB) {
+	t.Setenv("FLUX_MIRROR_TESTENV_BIN", BinDir())
 }
 
 // Env is a running etcd and kube-apiserver on loopback.
