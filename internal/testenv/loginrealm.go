@@ -29,7 +29,6 @@ type LoginRegistry struct {
 	// refuses a realm on a private IP other than the registry's own.
 	Realm string
 
-	t       testing.TB
 	check   func(username, password string) error
 	key     *jose.JSONWebKey
 	auth    TokenAuth
@@ -57,7 +56,7 @@ func StartLoginRegistry(t testing.TB, check func(username, password string) erro
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &LoginRegistry{t: t, check: check}
+	r := &LoginRegistry{check: check}
 	if r.key, err = jwk.ParsePrivate(priv); err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +104,11 @@ func (r *LoginRegistry) serveToken(w http.ResponseWriter, req *http.Request) {
 			access = append(access, RepositoryAccess(parts[1], strings.Split(parts[2], ",")...))
 		}
 	}
+	tok, err := signRegistryToken(r.key, r.auth, 10*time.Minute, access...)
+	if err != nil {
+		http.Error(w, "sign the registry token: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]string{"token": SignRegistryToken(r.t, r.key, r.auth, 10*time.Minute, access...)})
+	_ = json.NewEncoder(w).Encode(map[string]string{"token": tok})
 }

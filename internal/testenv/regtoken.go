@@ -26,12 +26,22 @@ func RepositoryAccess(repo string, actions ...string) Access {
 // for lifetime, with the access grants.
 func SignRegistryToken(t testing.TB, key *jose.JSONWebKey, a TokenAuth, lifetime time.Duration, access ...Access) string {
 	t.Helper()
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key}, (&jose.SignerOptions{}).WithType("JWT"))
+	tok, err := signRegistryToken(key, a, lifetime, access...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return tok
+}
+
+// signRegistryToken is SignRegistryToken returning its error, for servers
+// that run outside the test's goroutine.
+func signRegistryToken(key *jose.JSONWebKey, a TokenAuth, lifetime time.Duration, access ...Access) (string, error) {
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key}, (&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		return "", err
+	}
 	now := time.Now()
-	tok, err := jwt.Signed(signer).Claims(jwt.Claims{
+	return jwt.Signed(signer).Claims(jwt.Claims{
 		Issuer:    a.Issuer,
 		Subject:   "flux-mirror-test",
 		Audience:  jwt.Audience{a.Service},
@@ -39,8 +49,4 @@ func SignRegistryToken(t testing.TB, key *jose.JSONWebKey, a TokenAuth, lifetime
 		NotBefore: jwt.NewNumericDate(now.Add(-30 * time.Second)),
 		Expiry:    jwt.NewNumericDate(now.Add(lifetime)),
 	}).Claims(map[string]any{"access": access}).Serialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
 }
