@@ -10,9 +10,12 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/fluxcd/flux-mirror/api/v1beta1"
+	"github.com/fluxcd/flux-mirror/internal/selector"
 )
 
-var sortOrders = []string{"semver", "alphabetical", "numerical"}
+// sortOrders are selector.sortBy's values, as the selector package names
+// them.
+var sortOrders = []string{selector.SortSemver, selector.SortAlphabetical, selector.SortNumerical}
 
 // verifyProviderCosign is the only signature verifier.
 const verifyProviderCosign = "cosign"
