@@ -117,17 +117,19 @@ func TestSignalIsNamed(t *testing.T) {
 		sig  syscall.Signal
 		name string
 	}{{syscall.SIGTERM, "SIGTERM"}, {syscall.SIGINT, "SIGINT (Ctrl-C)"}} {
-		t.Run(sig.name+" while reading a FIFO config", func(t *testing.T) {
-			fifo := filepath.Join(t.TempDir(), "mirror.yaml")
-			must(t, syscall.Mkfifo(fifo, 0o600))
-			c := startBinary(t, nil, "secret", "regcreds", "--export", "-f", fifo)
-			// A writer can open the FIFO without blocking only once the
-			// command is opening it for reading; it then writes nothing.
-			w := openWriterWhenRead(t, c, fifo)
-			defer w.Close()
-			must(t, c.cmd.Process.Signal(sig.sig))
-			wantInterrupted(t, c, sig.name)
-		})
+		for _, args := range [][]string{{"secret", "regcreds", "--export"}, {"sync", "--no-progress"}} {
+			t.Run(sig.name+" while "+args[0]+" reads a FIFO config", func(t *testing.T) {
+				fifo := filepath.Join(t.TempDir(), "mirror.yaml")
+				must(t, syscall.Mkfifo(fifo, 0o600))
+				c := startBinary(t, nil, append(args, "-f", fifo)...)
+				// A writer can open the FIFO without blocking only once the
+				// command is opening it for reading; it then writes nothing.
+				w := openWriterWhenRead(t, c, fifo)
+				defer w.Close()
+				must(t, c.cmd.Process.Signal(sig.sig))
+				wantInterrupted(t, c, sig.name)
+			})
+		}
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fluxcd/flux-mirror/api/v1beta1"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/mirror"
 	"github.com/fluxcd/flux-mirror/internal/registry"
 	"github.com/fluxcd/flux-mirror/internal/selector"
@@ -107,7 +106,9 @@ func (o *syncOptions) run(ctx context.Context) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
-	loaded, err := config.Load(config.Options{Path: o.configPath, NoEnvsubst: o.noEnvsubst, Stdin: o.streams.In})
+	// Read like the other commands' configs: a FIFO with no writer or a
+	// hung mount ends at the root's --timeout or on a signal.
+	loaded, err := o.loadConfig(ctx, o.configPath)
 	if err != nil {
 		return err
 	}

@@ -99,7 +99,7 @@ func validateClaims(p *problems, path string, c *v1beta1.Credential) {
 			validateDuration(p, field(path, "exp"), c.Exp, false)
 			if d, err := time.ParseDuration(c.Exp); err == nil && d > 0 && d < MinJWTLifetime {
 				p.add(field(path, "exp"), "is shorter than %s: the token would expire before it is read; use %s or more",
-					MinJWTLifetime, MinJWTLifetime)
+					safe(MinJWTLifetime.String()), safe(MinJWTLifetime.String()))
 			}
 		} else {
 			p.add(field(path, "exp"), "only allowed with jwkPath or jwkValue, not with %s", safe(source))

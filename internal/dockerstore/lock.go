@@ -34,14 +34,13 @@ func Lock(ctx context.Context, dir string) (unlock func() error, err error) {
 	}
 	path := filepath.Join(dir, LockFile)
 	l := flock.New(path)
-	ok, err := l.TryLockContext(ctx, lockPoll)
-	switch {
-	case err != nil && ctx.Err() != nil:
-		return nil, fmt.Errorf("wait for the lock %s: another flux-mirror run still holds it: %w", path, err)
-	case err != nil:
+	// TryLockContext reports false only with an error (ctx's, or the
+	// file's).
+	if _, err := l.TryLockContext(ctx, lockPoll); err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("wait for the lock %s: another flux-mirror run still holds it: %w", path, err)
+		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)
-	case !ok:
-		return nil, fmt.Errorf("lock %s: not acquired", path)
 	}
 	return l.Unlock, nil
 }

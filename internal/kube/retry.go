@@ -15,7 +15,9 @@ import (
 // racing on one Secret need up to n rounds; a fixed number of steps (as
 // client-go's retry.RetryOnConflict has) fails some of them once n passes
 // it. So the steps never run out: the write deadline bounds the retries.
-// Full jitter spreads writers that collided so they do not collide again.
+// Jitter (each pause between d and 2d) spreads writers that collided so
+// they do not collide again. Steps only has to outlast the growth to Cap:
+// once Cap is reached the pause stays there.
 var raceBackoff = wait.Backoff{Duration: 5 * time.Millisecond, Factor: 1.5, Jitter: 1, Steps: math.MaxInt32, Cap: 400 * time.Millisecond}
 
 // noDeadlineRaceWindow bounds the retries when ctx has no deadline: the

@@ -23,9 +23,8 @@ const (
 )
 
 // MaxSecretDataSize is Kubernetes' limit on the total size of a Secret's
-// data values (core/v1 validation's MaxSecretSize): the API server refuses
-// a larger Secret as "Too long".
-const MaxSecretDataSize = 1 << 20
+// data values: the API server refuses a larger Secret as "Too long".
+const MaxSecretDataSize = corev1.MaxSecretSize
 
 // Stamp is what a written Secret says about its credentials.
 type Stamp struct {
@@ -72,9 +71,6 @@ func (e *SizeError) Error() string {
 func CheckSize(s *corev1.Secret) error {
 	size := 0
 	for _, v := range s.Data {
-		size += len(v)
-	}
-	for _, v := range s.StringData {
 		size += len(v)
 	}
 	if size > MaxSecretDataSize {
