@@ -101,8 +101,11 @@ func New(o Options) (*Mirror, error) {
 		remote.WithRetryStatusCodes(),
 		// Blob streams open at once across the run.
 		remote.WithJobs(o.Concurrency),
-		// A copy is byte for byte: never rewrite a subject's fallback tag.
-		remote.WithReferrersTagFallback(false),
+		// A manifest with a subject is also listed in the destination's
+		// referrers tag (sha256-<hex>) when the destination has no
+		// referrers API, as go-containerregistry does by default: without
+		// it the PUT succeeds and the library then fails the write.
+		remote.WithReferrersTagFallback(true),
 	)
 	puller, err := remote.NewPuller(ropts...)
 	if err != nil {
