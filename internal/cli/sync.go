@@ -132,7 +132,7 @@ func (o *syncOptions) run(ctx context.Context) error {
 		return err
 	}
 	defer regs.Close()
-	p := newSyncProgress(o, len(entries)+len(cfg.Charts))
+	p := newSyncProgress(o, len(entries)) // charts entries are not run yet
 	m, err := mirror.New(mirror.Options{
 		Remote: []remote.Option{
 			remote.WithAuthFromKeychain(regs.Keychain()),

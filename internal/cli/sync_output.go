@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -48,13 +49,15 @@ func (o *syncOptions) finish(ctx context.Context, results []mirror.EntryResult, 
 	default:
 		fmt.Fprintln(out, summaryLine(rep.Report.Summary, elapsed))
 	}
+	// The report's exitCode decides; --drift-exit-code only renumbers 2.
 	s := rep.Report.Summary
 	switch {
 	case ctx.Err() != nil:
-		return &ExitError{Code: 1, Err: fmt.Errorf("interrupted (%v): the results above are what finished", context.Cause(ctx))}
-	case s.Failed > 0:
+		// main names the signal in front of this.
+		return &ExitError{Code: 1, Err: errors.New("the results above are what finished")}
+	case s.ExitCode == 1:
 		return &ExitError{Code: 1, Silent: true, Err: fmt.Errorf("%d failed", s.Failed)}
-	case s.Drifted > 0 && o.driftExitCode != 0:
+	case s.ExitCode == 2 && o.driftExitCode != 0:
 		return &ExitError{Code: o.driftExitCode, Silent: true, Err: fmt.Errorf("%d drifted", s.Drifted)}
 	}
 	return nil
@@ -195,7 +198,6 @@ type syncProgress struct {
 	done     int
 	terminal bool
 	drawn    bool // a progress line is on the screen
-	m        *mirror.Mirror
 	quit     chan struct{}
 	wg       sync.WaitGroup
 }
@@ -210,7 +212,6 @@ func newSyncProgress(o *syncOptions, entries int) *syncProgress {
 
 // start draws the progress line every 200ms while the run lasts.
 func (p *syncProgress) start(m *mirror.Mirror) {
-	p.m = m
 	if !p.terminal {
 		return
 	}

@@ -155,14 +155,11 @@ func (s *sourceBlob) Size() (int64, error)                { return s.desc.Size, 
 func (s *sourceBlob) MediaType() (types.MediaType, error) { return s.desc.MediaType, nil }
 
 // Compressed opens the source blob; go-containerregistry checks its digest
-// and size as it is read.
+// as it is read (the size is checked by the destination's digest).
 func (s *sourceBlob) Compressed() (io.ReadCloser, error) {
 	l, err := s.m.puller.Layer(s.ctx, s.ref)
 	if err != nil {
 		return nil, err
-	}
-	if ml, ok := l.(*remote.MountableLayer); ok {
-		l = ml.Layer
 	}
 	rc, err := l.Compressed()
 	if err != nil {

@@ -18,7 +18,7 @@ const firstBackoff = 200 * time.Millisecond
 // runJob compares one tag at both ends and copies it when the decision
 // table says so, under the job's budget and retry policy.
 func (m *Mirror) runJob(ctx context.Context, index int, e Entry, src, dst name.Repository, tag string) TagResult {
-	start := m.now()
+	start := time.Now()
 	m.emit(Event{Kind: JobStarted, Entry: index, Source: e.Source, Destination: e.Destination, Tag: tag})
 	var res TagResult
 	attempts, err := m.attempt(ctx, src.RegistryStr(), func(ctx context.Context) error {
@@ -32,7 +32,7 @@ func (m *Mirror) runJob(ctx context.Context, index int, e Entry, src, dst name.R
 	if err != nil {
 		res.Status, res.Reason, res.Err = StatusFailed, "", err
 	}
-	res.Duration = m.now().Sub(start)
+	res.Duration = time.Now().Sub(start)
 	if res.Status == StatusDrifted {
 		m.emit(Event{Kind: Drift, Entry: index, Source: e.Source, Destination: e.Destination, Tag: tag, Result: &res})
 	}

@@ -45,11 +45,10 @@ type Options struct {
 	// Remote are the go-containerregistry options every request gets
 	// (authentication, and perhaps a transport).
 	Remote []remote.Option
-	// Transport, when set, carries every request, installed after Remote
-	// and wrapped so that the engine sees a 429 or 503's Retry-After
-	// (go-containerregistry's errors drop the headers). When nil, Remote's
-	// transport is used as it is and Retry-After goes unseen: give the
-	// transport here rather than in Remote.
+	// Transport carries every request (nil: go-containerregistry's
+	// default), wrapped so that the engine sees a 429 or 503's Retry-After
+	// (go-containerregistry's errors drop the headers). It replaces any
+	// transport in Remote.
 	Transport http.RoundTripper
 	// Insecure allows plain HTTP to every registry.
 	Insecure bool
@@ -76,7 +75,6 @@ type Mirror struct {
 	pusher *remote.Pusher
 	ledger ledger
 	bytes  atomic.Int64
-	now    func() time.Time
 }
 
 // New checks o and builds the clients.
@@ -90,10 +88,11 @@ func New(o Options) (*Mirror, error) {
 	if o.Timeout < 0 {
 		return nil, fmt.Errorf("timeout must not be negative, got %s", o.Timeout)
 	}
-	ropts := append([]remote.Option{}, o.Remote...)
-	if o.Transport != nil {
-		ropts = append(ropts, remote.WithTransport(retryAfterTransport{base: o.Transport}))
+	base := o.Transport
+	if base == nil {
+		base = remote.DefaultTransport
 	}
+	ropts := append(append([]remote.Option{}, o.Remote...), remote.WithTransport(retryAfterTransport{base: base}))
 	ropts = append(ropts,
 		// One retry policy, the job's: the library tries each request once.
 		remote.WithRetryBackoff(remote.Backoff{Steps: 1}),
@@ -115,7 +114,7 @@ func New(o Options) (*Mirror, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Mirror{opts: o, puller: puller, pusher: pusher, ledger: newLedger(), now: time.Now}, nil
+	return &Mirror{opts: o, puller: puller, pusher: pusher, ledger: newLedger()}, nil
 }
 
 // BytesCopied returns how many blob bytes the run has read from sources
@@ -197,30 +196,39 @@ type tagList struct {
 	retries []Event
 }
 
-// prefetch starts listing the source tags of every entry that depends on
-// no earlier entry, and returns one future per entry (nil: list in turn).
+// prefetch lists the source tags of every entry that depends on no
+// earlier entry, at most Concurrency at once and started in config order
+// (the first entries are needed first), and returns one future per entry
+// (nil: list in turn).
 func (m *Mirror) prefetch(ctx context.Context, entries []Entry, deps [][]int) []*tagList {
 	lists := make([]*tagList, len(entries))
-	sem := make(chan struct{}, m.opts.Concurrency)
+	srcs := make([]name.Repository, len(entries))
 	for i, e := range entries {
 		src, _, err := m.repositories(e)
 		if err != nil || e.Refuse != nil || len(deps[i]) > 0 {
 			continue
 		}
-		l := &tagList{done: make(chan struct{})}
-		lists[i] = l
-		go func() {
-			defer close(l.done)
+		lists[i], srcs[i] = &tagList{done: make(chan struct{})}, src
+	}
+	go func() {
+		sem := make(chan struct{}, m.opts.Concurrency)
+		for i, l := range lists {
+			if l == nil {
+				continue
+			}
 			select {
 			case sem <- struct{}{}:
-				defer func() { <-sem }()
 			case <-ctx.Done():
 				l.err = context.Cause(ctx)
-				return
+				close(l.done)
+				continue
 			}
-			l.tags, l.err = m.listTags(ctx, i, e, src, func(ev Event) { l.retries = append(l.retries, ev) })
-		}()
-	}
+			go func() {
+				defer func() { <-sem; close(l.done) }()
+				l.tags, l.err = m.listTags(ctx, i, entries[i], srcs[i], func(ev Event) { l.retries = append(l.retries, ev) })
+			}()
+		}
+	}()
 	return lists
 }
 
@@ -241,12 +249,12 @@ func (m *Mirror) listTags(ctx context.Context, index int, e Entry, src name.Repo
 // runEntry plans an entry and runs its jobs in the schedule's slots. It
 // marks the entry's jobs handed out however it ends.
 func (m *Mirror) runEntry(ctx context.Context, index int, e Entry, early *tagList, s *schedule) EntryResult {
-	start := m.now()
+	start := time.Now()
 	res := EntryResult{Source: e.Source, Destination: e.Destination, Tags: []TagResult{}}
 	m.emit(Event{Kind: EntryStarted, Entry: index, Source: e.Source, Destination: e.Destination})
 	defer func() {
 		s.handedOut(index)
-		res.Duration = m.now().Sub(start)
+		res.Duration = time.Now().Sub(start)
 	}()
 
 	if e.Refuse != nil {
@@ -294,6 +302,9 @@ func (m *Mirror) runJobs(ctx context.Context, index int, e Entry, src, dst name.
 	for i, tag := range tags {
 		select {
 		case s.slots <- struct{}{}:
+			if ctx.Err() != nil {
+				<-s.slots // both were ready: do not start, give it back
+			}
 		case <-ctx.Done():
 		}
 		if ctx.Err() != nil {
