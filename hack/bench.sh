@@ -9,8 +9,7 @@
 # sync: `flux-mirror sync` against crane copy, skopeo sync and regsync once
 #   on one workload between two real registries: cold runs (COLD_RUNS,
 #   default 3), warm re-runs (SYNC_RUNS, default 10) and a 1 GiB layer
-#   (BIG=false skips it). bin/flux-mirror without a sync command gets a
-#   "not built yet" row and the peers are still measured.
+#   (BIG=false skips it). A missing peer fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x /usr/bin/time ] || { echo "bench: GNU time is missing: apt-get install time" >&2; exit 1; }

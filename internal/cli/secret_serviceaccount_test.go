@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 )
 
 // TestSecretPointsServiceAccountsAtIt adds the Secret to a
@@ -60,9 +61,10 @@ func TestSecretPointsServiceAccountsAtIt(t *testing.T) {
 	for i := range 10 {
 		extras = append(extras, fmt.Sprintf("extra-%d", i))
 	}
+	sas := admin(t).CoreV1().ServiceAccounts(ns)
 	wg.Go(func() {
 		for _, e := range extras {
-			if err := addPullSecret(ctx, t, ns, "builder", e); err != nil {
+			if err := addPullSecret(ctx, sas, "builder", e); err != nil {
 				t.Error(err)
 			}
 		}
@@ -87,8 +89,7 @@ func TestSecretPointsServiceAccountsAtIt(t *testing.T) {
 
 // addPullSecret is another writer of the ServiceAccount: get, append,
 // update, again on a conflict.
-func addPullSecret(ctx context.Context, t *testing.T, ns, sa, name string) error {
-	sas := admin(t).CoreV1().ServiceAccounts(ns)
+func addPullSecret(ctx context.Context, sas typedcorev1.ServiceAccountInterface, sa, name string) error {
 	for {
 		cur, err := sas.Get(ctx, sa, metav1.GetOptions{})
 		if err != nil {

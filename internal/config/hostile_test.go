@@ -316,6 +316,10 @@ func sameHostConfig(w io.Writer) {
 //
 // measures what Load takes (maximum resident set size). The bytes allocated
 // are printed, not asserted.
+// maxLoadAlloc bounds what Load may allocate on any input: the tests run
+// one after another, so TotalAlloc counts this Load alone.
+const maxLoadAlloc = 96 << 20
+
 func TestBoundedInputs(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -353,8 +357,14 @@ func TestBoundedInputs(t *testing.T) {
 			runtime.ReadMemStats(&before)
 			_, err = Load(Options{Path: path, LookupEnv: env{}.lookup})
 			runtime.ReadMemStats(&after)
+			alloc := after.TotalAlloc - before.TotalAlloc
 			t.Logf("config of %d bytes: Load allocated %.1f MB; error of %d bytes",
-				info.Size(), float64(after.TotalAlloc-before.TotalAlloc)/(1<<20), len(fmt.Sprint(err)))
+				info.Size(), float64(alloc)/(1<<20), len(fmt.Sprint(err)))
+			// The largest input allowed allocates about 30 MB; the old
+			// loader took 650 MB to 5.4 GB on these inputs.
+			if alloc > maxLoadAlloc {
+				t.Errorf("Load allocated %d MB, want at most %d MB", alloc>>20, maxLoadAlloc>>20)
+			}
 			wantError(t, err, tt.err)
 			if err != nil && len(err.Error()) > maxErrorLength {
 				t.Errorf("error of %d bytes, want at most a screenful", len(err.Error()))

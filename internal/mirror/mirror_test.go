@@ -290,8 +290,8 @@ func TestEntriesShareTheJobSlots(t *testing.T) {
 			}
 		}
 	})
-	if most > 2 {
-		t.Errorf("%d jobs ran at once, want at most 2", most)
+	if most == 0 || most > 2 {
+		t.Errorf("%d jobs ran at once, want 1 or 2", most)
 	}
 	if !slices.Equal(finished, []int{0, 1, 2}) {
 		t.Errorf("EntryFinished order %v", finished)

@@ -63,7 +63,7 @@ func BenchmarkSync(b *testing.B) {
 	w := pushWorkload(b, src.Host)
 	progress("workload pushed in %s", time.Since(start).Round(time.Millisecond))
 
-	fm, runs := tools()
+	fm, runs := tools(b)
 	for rep := range *coldN {
 		for _, r := range runs {
 			if r.err == nil {
@@ -88,7 +88,7 @@ func BenchmarkSync(b *testing.B) {
 		if fm.note == "" {
 			bigs = append(bigs, &toolRun{tool: fm.tool})
 		}
-		if crane := (syncTool{"crane copy", craneCopy(filepath.Join(testenv.BinDir(), "crane"))}); selected(crane) {
+		if crane := (syncTool{"crane copy", craneCopy(testenv.Tool(b, "crane"))}); selected(crane) {
 			bigs = append(bigs, &toolRun{tool: crane})
 		}
 		if len(bigs) > 0 {
@@ -104,21 +104,20 @@ func BenchmarkSync(b *testing.B) {
 }
 
 // tools returns flux-mirror's run (with a note when it is not measured)
-// and every tool to measure, flux-mirror first when it is.
-func tools() (fm *toolRun, runs []*toolRun) {
+// and every tool to measure, flux-mirror first when it is. A peer that is
+// missing fails the benchmark before anything runs.
+func tools(b *testing.B) (fm *toolRun, runs []*toolRun) {
 	fm = &toolRun{tool: syncTool{name: "flux-mirror sync"}}
 	switch {
 	case !selected(fm.tool):
 		fm.note = "not measured: not in -tools"
 	case *fmBin == "":
 		fm.note = "not measured: no -fm binary given"
-	case !hasSync(*fmBin):
-		fm.note = "sync not built yet (" + *fmBin + " has no sync command)"
 	default:
 		fm.tool = fluxMirrorTool(*fmBin)
 		runs = append(runs, fm)
 	}
-	for _, t := range peerTools(testenv.BinDir()) {
+	for _, t := range peerTools(b) {
 		if selected(t) {
 			runs = append(runs, &toolRun{tool: t})
 		}

@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"testing"
 
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
@@ -21,12 +22,25 @@ type syncTool struct {
 
 // peerTools are the tools flux-mirror sync is measured against, configured
 // as issue 8 and TESTING.md section 7 describe.
-func peerTools(bin string) []syncTool {
-	return []syncTool{
-		{"crane copy (4 at a time)", craneArgv(filepath.Join(bin, "crane"))},
-		{"skopeo sync --all", skopeoArgv},
-		{"regsync once (parallel 4)", regsyncArgv(filepath.Join(bin, "regsync"))},
+// Only the selected ones are looked up; a missing one fails the benchmark
+// before anything runs.
+func peerTools(b *testing.B) []syncTool {
+	var out []syncTool
+	for _, p := range []struct {
+		name  string
+		argv  func(bin string) func(src, dst, dir string, repos, tags []string) ([]string, error)
+		build func() string
+	}{
+		{"crane copy (4 at a time)", craneArgv, func() string { return testenv.Tool(b, "crane") }},
+		{"skopeo sync --all", skopeoArgv, func() string { return testenv.SystemTool(b, "skopeo", "skopeo") }},
+		{"regsync once (parallel 4)", regsyncArgv, func() string { return testenv.Tool(b, "regsync") }},
+	} {
+		if t := (syncTool{name: p.name}); selected(t) {
+			t.argv = p.argv(p.build())
+			out = append(out, t)
+		}
 	}
+	return out
 }
 
 // fluxMirrorTool runs `flux-mirror sync`, one artifacts entry per
@@ -45,11 +59,6 @@ func fluxMirrorTool(fm string) syncTool {
 		}
 		return []string{fm, "sync", "-f", cfg, "--insecure", "--no-progress"}, nil
 	}}
-}
-
-// hasSync reports whether the flux-mirror binary has a sync command yet.
-func hasSync(fm string) bool {
-	return exec.Command(fm, "sync", "--help").Run() == nil
 }
 
 // craneArgv is what the public flux-mirror does: one `crane copy` per tag,
@@ -73,28 +82,30 @@ func craneArgv(crane string) func(src, dst, dir string, repos, tags []string) ([
 
 // skopeoArgv runs skopeo sync from a YAML source list. Without --scoped the
 // destination is dst/<last path element>, so the common prefix goes in dst.
-func skopeoArgv(src, dst, dir string, repos, tags []string) ([]string, error) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s:\n  tls-verify: false\n  images:\n", src)
-	prefix := ""
-	for _, r := range repos {
-		fmt.Fprintf(&b, "    %s: [%s]\n", r, strings.Join(tags, ", "))
-		p := path.Dir(r)
-		if prefix != "" && p != prefix {
-			return nil, fmt.Errorf("skopeo: repositories %q need one common parent", repos)
+func skopeoArgv(skopeo string) func(src, dst, dir string, repos, tags []string) ([]string, error) {
+	return func(src, dst, dir string, repos, tags []string) ([]string, error) {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s:\n  tls-verify: false\n  images:\n", src)
+		prefix := ""
+		for _, r := range repos {
+			fmt.Fprintf(&b, "    %s: [%s]\n", r, strings.Join(tags, ", "))
+			p := path.Dir(r)
+			if prefix != "" && p != prefix {
+				return nil, fmt.Errorf("skopeo: repositories %q need one common parent", repos)
+			}
+			prefix = p
 		}
-		prefix = p
+		cfg := filepath.Join(dir, "skopeo.yaml")
+		policy := filepath.Join(dir, "policy.json")
+		if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(policy, []byte(`{"default":[{"type":"insecureAcceptAnything"}]}`), 0o600); err != nil {
+			return nil, err
+		}
+		return []string{skopeo, "--policy", policy, "sync", "--src", "yaml", "--dest", "docker", "--all", "--preserve-digests",
+			"--src-tls-verify=false", "--dest-tls-verify=false", cfg, dst + "/" + prefix}, nil
 	}
-	cfg := filepath.Join(dir, "skopeo.yaml")
-	policy := filepath.Join(dir, "policy.json")
-	if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(policy, []byte(`{"default":[{"type":"insecureAcceptAnything"}]}`), 0o600); err != nil {
-		return nil, err
-	}
-	return []string{"skopeo", "--policy", policy, "sync", "--src", "yaml", "--dest", "docker", "--all", "--preserve-digests",
-		"--src-tls-verify=false", "--dest-tls-verify=false", cfg, dst + "/" + prefix}, nil
 }
 
 // regsyncArgv runs `regsync once` with one repository entry per repository.
