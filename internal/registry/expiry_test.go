@@ -58,7 +58,7 @@ func TestExpiringPasswordMintedAgain(t *testing.T) {
 	root := t.TempDir()
 	client := newKeyPair(t, filepath.Join(root, "keys"))
 	reg := testenv.StartLoginRegistry(t, checkPasswordJWT(client.public))
-	// 6 MiB at 1 MiB/s: the copy outlasts the password.
+	// 8 MiB at 1 MiB/s: the copy outlasts the 5 s password with room to spare.
 	slow := testenv.StartNginxProxy(t, "http://"+reg.Host, testenv.NginxOptions{LimitRate: "1m"})
 
 	// The same registry under two names: read through the slow proxy,
@@ -72,7 +72,7 @@ func TestExpiringPasswordMintedAgain(t *testing.T) {
 		v1beta1.Host{Host: reg.Host, Username: "ci", Credential: password})
 	opts := r.RemoteOptions()
 	src, dst := slow.Host+"/demo/src:v1", reg.Host+"/demo/dst:v1"
-	img := randomImage(t, 1, 6<<20)
+	img := randomImage(t, 1, 8<<20)
 	if err := push(src, img, opts); err != nil {
 		t.Fatalf("push: %v", err)
 	}
@@ -136,7 +136,9 @@ func TestRotatedBearerTokenRead(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	first := keys.signRegistryToken(t, 3*time.Second, repoAccess("demo/a")...)
+	// 8 s: renewed from half its life (4 s), long after the first round
+	// trip however loaded the machine.
+	first := keys.signRegistryToken(t, 8*time.Second, repoAccess("demo/a")...)
 	writeToken(first)
 	r, log := newRegistries(t, root, v1beta1.Host{Host: reg.Host, Credential: &v1beta1.Credential{FromPath: "token"}})
 	opts := r.RemoteOptions()
@@ -144,8 +146,8 @@ func TestRotatedBearerTokenRead(t *testing.T) {
 
 	second := keys.signRegistryToken(t, 10*time.Minute, repoAccess("demo/b")...)
 	writeToken(second)
-	// Past the first token's renewal time (half of its 3 s).
-	time.Sleep(2 * time.Second)
+	// Past the first token's renewal time (half of its 8 s).
+	time.Sleep(5 * time.Second)
 	roundTrip(t, reg.Host+"/demo/b:v1", opts)
 	if n := log.count("minted"); n != 2 {
 		t.Errorf("%d mints, want 2", n)
