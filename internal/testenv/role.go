@@ -15,7 +15,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	"k8s.io/client-go/kubernetes"
 )
 
 // rbacExample is the documented RBAC, relative to this file; the tests
@@ -90,30 +89,5 @@ func (e *Env) GrantSecretRole(ctx context.Context, ns string, subject rbacv1.Sub
 	if err != nil {
 		return err
 	}
-	cs, err := kubernetes.NewForConfig(e.Config(adminUser))
-	if err != nil {
-		return fmt.Errorf("testenv: %w", err)
-	}
-	if _, err := cs.RbacV1().Roles(ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("testenv: create Role: %w", err)
-	}
-	rb := &rbacv1.RoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: role.Name, Namespace: ns},
-		Subjects:   []rbacv1.Subject{subject},
-		RoleRef:    rbacv1.RoleRef{Kind: "Role", Name: role.Name, APIGroup: rbacv1.GroupName},
-	}
-	if _, err := cs.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("testenv: create RoleBinding: %w", err)
-	}
-	user := subject.Name
-	if subject.Kind == rbacv1.ServiceAccountKind {
-		user = "system:serviceaccount:" + subject.Namespace + ":" + subject.Name
-	}
-	probe := "regcreds"
-	for _, r := range role.Rules {
-		if len(r.ResourceNames) > 0 {
-			probe = r.ResourceNames[0]
-		}
-	}
-	return e.waitForGet(ctx, user, ns, probe)
+	return e.GrantRole(ctx, role, subject)
 }

@@ -121,12 +121,7 @@ func (e *Env) ServiceAccountToken(ctx context.Context, ns, sa string) (string, e
 // system:serviceaccount:NS:NAME), a get of a Secret that does not exist
 // until the answer is 404 rather than 403.
 func (e *Env) WaitForAccess(ctx context.Context, user, ns string) error {
-	return e.waitForGet(ctx, user, ns, "testenv-access-probe")
-}
-
-// waitForGet is WaitForAccess probing the Secret name, which user's Role
-// may grant by name only.
-func (e *Env) waitForGet(ctx context.Context, user, ns, name string) error {
+	const name = "testenv-access-probe"
 	cfg := e.Config(adminUser)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: []string{"system:authenticated"}}
 	cs, err := kubernetes.NewForConfig(cfg)
