@@ -19,7 +19,7 @@ import (
 func (m *Mirror) copyImage(ctx context.Context, src, dst name.Repository, d v1.Hash, ref name.Reference) error {
 	desc, err := m.puller.Get(ctx, digestRef(src, d))
 	if err != nil {
-		return fmt.Errorf("read source %s: %w", digestRef(src, d), err)
+		return fmt.Errorf("read source %s: %w", digestRef(src, d), fromSource(err))
 	}
 	mt := desc.MediaType
 	switch {
@@ -159,11 +159,11 @@ func (s *sourceBlob) MediaType() (types.MediaType, error) { return s.desc.MediaT
 func (s *sourceBlob) Compressed() (io.ReadCloser, error) {
 	l, err := s.m.puller.Layer(s.ctx, s.ref)
 	if err != nil {
-		return nil, err
+		return nil, fromSource(err)
 	}
 	rc, err := l.Compressed()
 	if err != nil {
-		return nil, err
+		return nil, fromSource(err)
 	}
 	return &countingReader{ReadCloser: rc, n: &s.m.bytes}, nil
 }

@@ -21,7 +21,7 @@ func (m *Mirror) runJob(ctx context.Context, index int, e Entry, src, dst name.R
 	start := time.Now()
 	m.emit(Event{Kind: JobStarted, Entry: index, Source: e.Source, Destination: e.Destination, Tag: tag})
 	var res TagResult
-	attempts, err := m.attempt(ctx, src.RegistryStr(), func(ctx context.Context) error {
+	attempts, err := m.attempt(ctx, func(ctx context.Context) error {
 		var err error
 		res, err = m.decide(ctx, e, src.Tag(tag), dst.Tag(tag))
 		return err
@@ -55,6 +55,7 @@ func (m *Mirror) decide(ctx context.Context, e Entry, src, dst name.Tag) (TagRes
 		dch <- head{d, err}
 	}()
 	sd, err := m.puller.Head(ctx, src)
+	err = fromSource(err)
 	dh := <-dch
 	if err != nil {
 		return TagResult{}, fmt.Errorf("read source %s: %w%s", src, err, hint(err, src.RegistryStr()))
@@ -95,9 +96,9 @@ func (m *Mirror) decide(ctx context.Context, e Entry, src, dst name.Tag) (TagRes
 // attempt runs f under the job budget (Timeout, all attempts included)
 // with up to Retries more attempts after 200ms, 400ms, 800ms... of backoff,
 // or the server's Retry-After when it gave one and the budget allows. It
-// returns how many attempts ran. srcHost tells a 404 of the source (final)
-// from one of the destination.
-func (m *Mirror) attempt(ctx context.Context, srcHost string, f func(context.Context) error, retrying func(n int, wait time.Duration, err error)) (int, error) {
+// returns how many attempts ran. f marks what cannot heal (fromSource,
+// permanent).
+func (m *Mirror) attempt(ctx context.Context, f func(context.Context) error, retrying func(n int, wait time.Duration, err error)) (int, error) {
 	jctx, cancel := ctx, context.CancelFunc(func() {})
 	if m.opts.Timeout > 0 {
 		jctx, cancel = context.WithTimeout(ctx, m.opts.Timeout)
@@ -115,7 +116,7 @@ func (m *Mirror) attempt(ctx context.Context, srcHost string, f func(context.Con
 		if jctx.Err() != nil {
 			return n, fmt.Errorf("timed out after %s (--timeout): %w", m.opts.Timeout, err)
 		}
-		if n > m.opts.Retries || !retryable(err, srcHost) {
+		if n > m.opts.Retries || !retryable(err) {
 			return n, err
 		}
 		wait := firstBackoff << (n - 1)
@@ -141,7 +142,7 @@ func (m *Mirror) attempt(ctx context.Context, srcHost string, f func(context.Con
 
 // retryable says whether another attempt may heal err: not a refusal
 // (400, 401, 403, 405), not a 404 of the source, not an invalid manifest.
-func retryable(err error, srcHost string) bool {
+func retryable(err error) bool {
 	var p *permanentError
 	if errors.As(err, &p) {
 		return false
@@ -153,8 +154,6 @@ func retryable(err error, srcHost string) bool {
 	switch te.StatusCode {
 	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusMethodNotAllowed:
 		return false
-	case http.StatusNotFound:
-		return te.Request == nil || te.Request.URL.Host != srcHost
 	}
 	return true
 }
@@ -165,6 +164,18 @@ type permanentError struct{ err error }
 
 func (p *permanentError) Error() string { return p.err.Error() }
 func (p *permanentError) Unwrap() error { return p.err }
+
+// fromSource marks a 404 of the source as permanent: the tag, manifest or
+// blob is gone there, and another attempt will not bring it back. (A 404
+// of the destination, such as an expired upload session, may heal; the
+// caller knows which side it read, the error's host does not when both
+// are one registry.)
+func fromSource(err error) error {
+	if isStatus(err, http.StatusNotFound) {
+		return &permanentError{err: err}
+	}
+	return err
+}
 
 func permanent(format string, args ...any) error {
 	return &permanentError{err: fmt.Errorf(format, args...)}

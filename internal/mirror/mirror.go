@@ -236,10 +236,10 @@ func (m *Mirror) prefetch(ctx context.Context, entries []Entry, deps [][]int) []
 // policy, handing retry events to emit.
 func (m *Mirror) listTags(ctx context.Context, index int, e Entry, src name.Repository, emit func(Event)) ([]string, error) {
 	var tags []string
-	_, err := m.attempt(ctx, src.RegistryStr(), func(ctx context.Context) error {
+	_, err := m.attempt(ctx, func(ctx context.Context) error {
 		var lerr error
 		tags, lerr = m.puller.List(ctx, src)
-		return lerr
+		return fromSource(lerr)
 	}, func(n int, wait time.Duration, err error) {
 		emit(Event{Kind: Retrying, Entry: index, Source: e.Source, Attempt: n, Wait: wait, Err: err})
 	})

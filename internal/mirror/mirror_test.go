@@ -172,6 +172,10 @@ func TestPlanFailureFailsItsEntryOnly(t *testing.T) {
 	if res[1].Err != nil || res[1].Tags[0].Status != mirror.StatusCopied {
 		t.Fatalf("second entry: %+v, want copied", res[1])
 	}
+	// A 404 of the source cannot heal: listed once, not retried.
+	if n := testenv.CountRequests(src.AccessLog(t), "GET", "/v2/absent/tags/list", 404); n != 1 {
+		t.Errorf("the absent source was listed %d times, want 1", n)
+	}
 }
 
 func diff(a, b map[string]string) string {

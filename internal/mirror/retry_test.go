@@ -53,8 +53,9 @@ func TestRetryable(t *testing.T) {
 		{"400", answer(400, "dst"), false},
 		{"401", answer(401, "dst"), false},
 		{"403", answer(403, src), false},
-		{"404 on the source", answer(404, src), false},
+		{"404 on the source", fromSource(answer(404, src)), false},
 		{"404 on the destination (an upload session)", answer(404, "dst"), true},
+		{"404 on the destination, one registry with the source", answer(404, src), true},
 		{"429", answer(429, "dst"), true},
 		{"500", answer(500, src), true},
 		{"503", answer(503, "dst"), true},
@@ -63,7 +64,7 @@ func TestRetryable(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := retryable(c.err, src); got != c.want {
+			if got := retryable(c.err); got != c.want {
 				t.Errorf("retryable = %v, want %v", got, c.want)
 			}
 		})
@@ -97,7 +98,7 @@ func TestAttempt(t *testing.T) {
 			m := &Mirror{opts: Options{Retries: c.retries, Timeout: c.timeout}}
 			calls := 0
 			var waits []time.Duration
-			n, err := m.attempt(context.Background(), "src", func(ctx context.Context) error {
+			n, err := m.attempt(context.Background(), func(ctx context.Context) error {
 				calls++
 				if calls > c.failures {
 					return nil
