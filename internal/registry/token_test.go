@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -87,11 +86,7 @@ func tokenAuth(k keyPair) *testenv.TokenAuth {
 // challenges counts the requests a registry answered with 401.
 func challenges(t *testing.T, reg *testenv.Registry) int {
 	t.Helper()
-	n := 0
-	for _, l := range reg.LogLines(t) {
-		if strings.Contains(l, `HTTP/1.1" 401 `) {
-			n++
-		}
-	}
-	return n
+	// AccessLog waits until the log stops growing: a 401 is never missed
+	// for not being written yet.
+	return testenv.CountRequests(reg.AccessLog(t), "", ".", 401)
 }

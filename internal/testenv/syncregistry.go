@@ -107,7 +107,7 @@ var accessLine = regexp.MustCompile(`"([A-Z]+) (\S+) HTTP/[0-9.]+" (\d{3}) `)
 
 // AccessLog returns the access log so far. A line is written when its
 // request completes, so it first waits until the log stops growing.
-func (r *SyncRegistry) AccessLog(t testing.TB) []AccessLine {
+func (r *Registry) AccessLog(t testing.TB) []AccessLine {
 	t.Helper()
 	var last int64 = -1
 	for range 50 {
