@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -150,25 +149,6 @@ func TestSecretLifetimes(t *testing.T) {
 	}
 	if written.Before(start.Truncate(time.Second)) || written.After(time.Now()) {
 		t.Errorf("written-at %s is not the time of the run", written)
-	}
-}
-
-// TestManyConcurrentSecretRuns runs 50 secret commands at once on one
-// Secret: conflicts are retried until --timeout, so every run succeeds.
-func TestManyConcurrentSecretRuns(t *testing.T) {
-	ns := grantRole(t, "alice", false)
-	cfg := mirrorConfig(t, "- host: ghcr.io\n  credential:\n    value: "+randomSecret(t, "race-token")+"\n")
-	kc := kubeconfig(t, "alice", ns)
-	results := make([]result, 50)
-	var wg sync.WaitGroup
-	for i := range results {
-		wg.Go(func() { results[i] = run(t, nil, "secret", "regcreds", "-f", cfg, "--kubeconfig", kc) })
-	}
-	wg.Wait()
-	for i, r := range results {
-		if r.err != nil {
-			t.Errorf("run %d: %s", i, r.stderr)
-		}
 	}
 }
 
