@@ -54,7 +54,8 @@ func TestTheNarrowRoleIsEnoughAndNoMore(t *testing.T) {
 
 // TestManyWritersAllSucceed races 50 writers, five writes each, on one
 // Secret: conflicts are retried until the write deadline, not a fixed
-// number of times (16 retries lost a dozen of these 250 writes).
+// number of times (16 retries lost a dozen of these 250 writes), and the
+// Secret ends holding one writer's whole payload.
 func TestManyWritersAllSucceed(t *testing.T) {
 	ns := namespaceWithRole(t, "alice")
 	const writers = 50
@@ -62,10 +63,12 @@ func TestManyWritersAllSucceed(t *testing.T) {
 	defer cancel()
 	var wg sync.WaitGroup
 	errs := make([]error, writers)
+	payloads := map[string]bool{}
 	for i := range writers {
 		c, _ := countingClient(t, "alice", ns)
+		payload := fmt.Sprintf(`{"auths":{"writer-%d.example.com":{}}}`, i)
+		payloads[payload] = true
 		wg.Go(func() {
-			payload := fmt.Sprintf(`{"auths":{"writer-%d.example.com":{}}}`, i)
 			for range 5 {
 				if _, err := c.UpsertSecret(ctx, "regcreds", []byte(payload), Stamp{}, false); err != nil {
 					errs[i] = err
@@ -78,6 +81,10 @@ func TestManyWritersAllSucceed(t *testing.T) {
 		if err != nil {
 			t.Errorf("writer %d: %v", i, err)
 		}
+	}
+	s := getSecret(t, ns, "regcreds")
+	if got := string(s.Data[corev1.DockerConfigJsonKey]); !payloads[got] || s.Type != corev1.SecretTypeDockerConfigJson {
+		t.Errorf("final secret is not one writer's whole payload: %q", got)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -225,34 +224,6 @@ func TestIrreplaceableSecretsAreReportedAndUntouched(t *testing.T) {
 				t.Errorf("secret changed")
 			}
 		})
-	}
-}
-
-func TestConcurrentUpsertsAllSucceed(t *testing.T) {
-	ns := namespaceWithRole(t, "alice")
-	const writers = 10
-	var wg sync.WaitGroup
-	errs := make([]error, writers)
-	payloads := map[string]bool{}
-	for i := range writers {
-		payload := fmt.Sprintf(`{"auths":{"writer-%d.example.com":{}}}`, i)
-		payloads[payload] = true
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c, _ := countingClient(t, "alice", ns)
-			_, errs[i] = c.UpsertSecret(context.Background(), "regcreds", []byte(payload), Stamp{}, false)
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("writer %d: %v", i, err)
-		}
-	}
-	s := getSecret(t, ns, "regcreds")
-	if got := string(s.Data[corev1.DockerConfigJsonKey]); !payloads[got] || s.Type != corev1.SecretTypeDockerConfigJson {
-		t.Errorf("final secret is not one writer's whole payload: %q", got)
 	}
 }
 
