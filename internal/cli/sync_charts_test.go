@@ -242,3 +242,65 @@ func TestSyncChartsAuth(t *testing.T) {
 		t.Error("pass_credentials_all: the redirected download carried no credentials")
 	}
 }
+
+// TestSyncChartsClientCertificate reads a chart repository that requires a
+// client certificate (nginx with ssl_verify_client) with the certFile and
+// keyFile of Helm's repositories file; without them the plan fails.
+func TestSyncChartsClientCertificate(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	ca := testenv.NewCA(t)
+	cert, key := ca.IssueServer(t)
+	clientCert, clientKey := ca.IssueClient(t, "flux-mirror")
+	web := testenv.StartNginxStatic(t, testenv.MakeChartRepository(t, demoCharts...), testenv.NginxOptions{
+		TLS: &testenv.NginxTLS{CertFile: cert, KeyFile: key, ClientCAFile: ca.CertFile},
+	})
+	dst := testenv.StartSyncRegistry(t)
+	source := "https://" + web.Host
+	cfg := chartConfig(t, "demo", source, dst.Host+"/charts", "")
+	repos := filepath.Join(t.TempDir(), "repositories.yaml")
+	t.Setenv("HELM_REPOSITORY_CONFIG", repos)
+	entry := "repositories:\n- name: demo\n  url: " + source + "/\n  caFile: " + ca.CertFile + "\n"
+
+	must(t, os.WriteFile(repos, []byte(entry), 0o600))
+	if rep, r := chartReport(t, cfg); !strings.Contains(tagStatuses(rep), "plan: read the index") || r.code != 1 {
+		t.Errorf("without a client certificate: %s (exit %d), want the plan to fail", tagStatuses(rep), r.code)
+	}
+	must(t, os.WriteFile(repos, []byte(entry+"  certFile: "+clientCert+"\n  keyFile: "+clientKey+"\n"), 0o600))
+	if rep, r := chartReport(t, cfg); tagStatuses(rep) != "1.2.0+build.7=copied 1.1.0=copied 1.0.0=copied" || r.code != 0 {
+		t.Errorf("with the client certificate: %s (exit %d)", tagStatuses(rep), r.code)
+	}
+}
+
+// TestSyncChartsIndexWithoutDigests: an index that gives no archive
+// digests (older chart servers) makes sync hash the archive to decide; the
+// result is the same as with digests.
+func TestSyncChartsIndexWithoutDigests(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	repo := testenv.MakeChartRepository(t, demoCharts...)
+	index := filepath.Join(repo, "index.yaml")
+	b, err := os.ReadFile(index)
+	must(t, err)
+	var kept []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "digest:") {
+			kept = append(kept, l)
+		}
+	}
+	must(t, os.WriteFile(index, []byte(strings.Join(kept, "\n")), 0o644))
+	web := testenv.StartNginxStatic(t, repo, testenv.NginxOptions{})
+	dst := testenv.StartSyncRegistry(t)
+	cfg := chartConfig(t, "demo", "http://"+web.Host, dst.Host+"/charts", "")
+
+	rep, _ := chartReport(t, cfg)
+	if got, want := tagStatuses(rep), "1.2.0+build.7=copied 1.1.0=copied 1.0.0=copied"; got != want {
+		t.Fatalf("first run: %s, want %s", got, want)
+	}
+	first := rep.Report.Results[0].Tags[0].Digest
+	rep, _ = chartReport(t, cfg)
+	if got, want := tagStatuses(rep), "1.2.0+build.7=skipped 1.1.0=skipped 1.0.0=skipped"; got != want {
+		t.Errorf("re-run: %s, want %s", got, want)
+	}
+	if d := rep.Report.Results[0].Tags[0].Digest; d != first || !strings.HasPrefix(d, "sha256:") {
+		t.Errorf("digest %q on the re-run, %q on the first", d, first)
+	}
+}
