@@ -1,8 +1,9 @@
-// Package v1beta2 holds the wire types of the report `flux-mirror sync`
-// prints with -o json|yaml and writes with --report:
-// mirror.plugin.fluxcd.io/v1beta2, kind Report.
+// Package v1beta2 holds the wire types of mirror.plugin.fluxcd.io/v1beta2:
+// the config file (kind Config, config_types.go) and the report `flux-mirror
+// sync` prints with -o json|yaml and writes with --report (kind Report).
 //
-// The types carry no behaviour. Their JSON Schema, report.schema.json, ships
+// The types carry no behaviour; loading and validation live in
+// internal/config. Their JSON Schema, report.schema.json, ships
 // in this package as ReportSchema; a test holds it equal to the types, so a
 // field added here without the schema (or the reverse) fails the build's
 // tests.
@@ -11,7 +12,8 @@ package v1beta2
 import _ "embed"
 
 const (
-	// GroupVersion is the apiVersion of every Report.
+	// GroupVersion is the apiVersion of every Report and of a v1beta2
+	// config.
 	GroupVersion = "mirror.plugin.fluxcd.io/v1beta2"
 	// KindReport is the kind of a Report.
 	KindReport = "Report"
