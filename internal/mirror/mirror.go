@@ -33,11 +33,19 @@ type Entry struct {
 	// Overwrite copies over a destination tag that holds another digest
 	// instead of reporting it as drifted.
 	Overwrite bool
+	// IncludeReferrers mirrors, with each tag, the direct referrers of its
+	// digest (signatures, SBOMs, attestations) and cosign's tag-based
+	// signatures, attestations and SBOMs of that digest.
+	IncludeReferrers bool
 	// Refuse, when set, fails the entry's plan with this error before any
 	// request: the caller asked for something the engine cannot honour
 	// (such as signature verification), and copying without it would be
 	// worse than copying nothing.
 	Refuse error
+
+	// sourceTags is the source's tag list, set when the entry is planned:
+	// it says which cosign tags of a digest exist without asking.
+	sourceTags map[string]bool
 }
 
 // Options configure a Mirror.
@@ -75,6 +83,10 @@ type Mirror struct {
 	pusher *remote.Pusher
 	ledger ledger
 	bytes  atomic.Int64
+	// subjects serializes referrer writes per destination subject: a
+	// registry without the referrers API keeps them in one index that
+	// each write reads, changes and puts back.
+	subjects keyedLocks
 }
 
 // New checks o and builds the clients.
@@ -290,6 +302,7 @@ func (m *Mirror) runEntry(ctx context.Context, index int, e Entry, early *tagLis
 		selected, res.Excluded = e.Selector.Select(tags)
 	}
 	m.emit(Event{Kind: EntryPlanned, Entry: index, Source: e.Source, Tags: selected, Excluded: res.Excluded})
+	e.sourceTags = cosignTagSet(e, tags)
 	res.Tags = m.runJobs(ctx, index, e, src, dst, selected, s)
 	return res
 }
