@@ -217,3 +217,59 @@ func removeBlob(t *testing.T, r *testenv.SyncRegistry, d v1.Hash) {
 		t.Fatal(err)
 	}
 }
+
+// TestReferrersOfASharedDigest: two tags of one digest run as concurrent
+// jobs into a registry without the referrers API, where every referrer
+// write reads, changes and puts back one referrers index: none is lost.
+func TestReferrersOfASharedDigest(t *testing.T) {
+	isolate(t)
+	src, dst := testenv.StartSyncRegistry(t), testenv.StartSyncRegistry(t)
+	img := testenv.PushImage(t, src.Host, "app", "1.0.0", image(t, 21)).Digest
+	testenv.PushImage(t, src.Host, "app", "1.0.1", image(t, 21))
+	var sboms []string
+	for _, n := range []string{"a", "b", "c", "d"} {
+		sboms = append(sboms, testenv.AttachSBOM(t, src.Host+"/app@"+img.String(), n))
+	}
+	res := run(t, []mirror.Entry{{Source: src.Host + "/app", Destination: dst.Host + "/app", Selector: semverTags(t), IncludeReferrers: true}})
+	for _, tag := range res[0].Tags {
+		if tag.Status != mirror.StatusCopied || len(tag.Referrers) != len(sboms) {
+			t.Errorf("%s: status %q (%v), %d rows; want copied with %d", tag.Tag, tag.Status, tag.Err, len(tag.Referrers), len(sboms))
+		}
+	}
+	var got []string
+	for _, r := range testenv.Discover(t, dst.Host+"/app@"+img.String()) {
+		got = append(got, r.Digest)
+	}
+	slices.Sort(got)
+	slices.Sort(sboms)
+	if !slices.Equal(got, sboms) {
+		t.Errorf("referrers at the destination:\n%v\nwant:\n%v", got, sboms)
+	}
+}
+
+// TestCosignTagDrift: a destination .sig tag holding other signatures
+// drifts (the image itself is still copied) unless overwrite is set.
+func TestCosignTagDrift(t *testing.T) {
+	isolate(t)
+	src, dst := testenv.StartSyncRegistry(t), testenv.StartSyncRegistry(t)
+	cos := testenv.NewCosign(t)
+	img, sbom := signed(t, cos, src.Host, "app", "1.0.0", 31)
+	other := testenv.PushImage(t, dst.Host, "app", sigTag(img), image(t, 32)).Digest
+	entry := mirror.Entry{Source: src.Host + "/app", Destination: dst.Host + "/app", Selector: semverTags(t), IncludeReferrers: true}
+
+	tag := onlyTag(t, run(t, []mirror.Entry{entry}))
+	if tag.Status != mirror.StatusCopied {
+		t.Fatalf("status %q (%v), want copied", tag.Status, tag.Err)
+	}
+	wantRows(t, tag, map[string]string{sbom: mirror.StatusCopied}, sigTag(img), mirror.StatusDrifted)
+	if sig := tag.Referrers[len(tag.Referrers)-1]; sig.DestinationDigest != other.String() {
+		t.Errorf("drifted .sig row names %q, want the destination's %s", sig.DestinationDigest, other)
+	}
+
+	entry.Overwrite = true
+	tag = onlyTag(t, run(t, []mirror.Entry{entry}))
+	wantRows(t, tag, map[string]string{sbom: mirror.StatusSkipped}, sigTag(img), mirror.StatusOverwritten)
+	if out, err := cos.Verify(t, dst.Host+"/app:1.0.0"); err != nil {
+		t.Errorf("cosign verify after the overwrite: %v\n%s", err, out)
+	}
+}
