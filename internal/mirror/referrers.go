@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sync/errgroup"
 )
 
 // cosignSuffixes are the tags cosign writes next to a digest, as
@@ -63,20 +64,33 @@ func (m *Mirror) mirrorReferrers(ctx context.Context, e Entry, src, dst name.Rep
 	if !e.IncludeReferrers {
 		return nil
 	}
-	res.Referrers = []ReferrerResult{}
 	todo, have, err := m.listReferrers(ctx, src, dst, d)
 	if err != nil {
 		return err
 	}
-	for _, r := range todo {
-		res.Referrers = append(res.Referrers, m.mirrorReferrer(ctx, src, dst, d, r, have[r.Digest]))
-	}
+	var tags []string
 	for _, s := range cosignSuffixes {
-		tag := strings.Replace(d.String(), ":", "-", 1) + s
-		if e.sourceTags[tag] {
-			res.Referrers = append(res.Referrers, m.mirrorCosignTag(ctx, e, src.Tag(tag), dst.Tag(tag)))
+		if tag := strings.Replace(d.String(), ":", "-", 1) + s; e.sourceTags[tag] {
+			tags = append(tags, tag)
 		}
 	}
+	// Rows in a fixed order (referrers by digest, then the cosign tags),
+	// worked on Concurrency at once: each is a few round trips.
+	res.Referrers = make([]ReferrerResult, len(todo)+len(tags))
+	var g errgroup.Group
+	g.SetLimit(m.opts.Concurrency)
+	for i := range res.Referrers {
+		g.Go(func() error {
+			if i < len(todo) {
+				res.Referrers[i] = m.mirrorReferrer(ctx, src, dst, d, todo[i], have[todo[i].Digest])
+			} else {
+				tag := tags[i-len(todo)]
+				res.Referrers[i] = m.mirrorCosignTag(ctx, e, src.Tag(tag), dst.Tag(tag))
+			}
+			return nil
+		})
+	}
+	_ = g.Wait() // every row carries its own outcome
 	for _, r := range res.Referrers {
 		if r.Status == StatusFailed {
 			return fmt.Errorf("referrer %s: %w", r.label(), r.Err)

@@ -218,9 +218,11 @@ func removeBlob(t *testing.T, r *testenv.SyncRegistry, d v1.Hash) {
 	}
 }
 
-// TestReferrersOfASharedDigest: two tags of one digest run as concurrent
-// jobs into a registry without the referrers API, where every referrer
-// write reads, changes and puts back one referrers index: none is lost.
+// TestReferrersOfASharedDigest: four referrers of one digest, written at
+// once by each of two concurrent jobs (two tags of that digest), into a
+// registry without the referrers API, where every referrer write reads,
+// changes and puts back one referrers index: none is lost. (Without the
+// engine's per-subject lock this loses referrers every run.)
 func TestReferrersOfASharedDigest(t *testing.T) {
 	isolate(t)
 	src, dst := testenv.StartSyncRegistry(t), testenv.StartSyncRegistry(t)
