@@ -4,8 +4,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fluxcd/flux-mirror/api/v1beta2"
+	"github.com/fluxcd/flux-mirror/internal/mirror"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
 
@@ -63,4 +65,24 @@ func TestSyncReferrers(t *testing.T) {
 			t.Errorf("row %d: %+v, want %+v", i, got, w)
 		}
 	}
+}
+
+// TestReportReferrerDrift: a drifted cosign tag under a copied tag makes
+// the run drift (exit code 2) though the counts, which are of tags, show
+// none.
+func TestReportReferrerDrift(t *testing.T) {
+	res := []mirror.EntryResult{{Source: "src/app", Destination: "dst/app", Tags: []mirror.TagResult{{
+		Tag: "1.0.0", Status: mirror.StatusCopied, Digest: "sha256:" + strings.Repeat("a", 64),
+		Referrers: []mirror.ReferrerResult{{Tag: "sha256-" + strings.Repeat("a", 64) + ".sig",
+			Digest: "sha256:" + strings.Repeat("b", 64), Status: mirror.StatusDrifted}},
+	}}}}
+	rep := buildReport(res, time.Second, time.Now(), false)
+	if s := rep.Report.Summary; s.ExitCode != 2 || s.Drifted != 0 || s.Copied != 1 {
+		t.Errorf("summary %+v, want exit code 2 with the tag counted as copied", s)
+	}
+	b, err := reportJSON(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReport(t, b)
 }
