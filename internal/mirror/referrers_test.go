@@ -29,23 +29,31 @@ func semverTags(t *testing.T) *selector.Selector {
 }
 
 // signed pushes an image tagged tag to host/repo, attaches an SBOM with
-// oras and signs it with cosign (the .sig tag), and returns its digest and
+// oras, signs it with cosign (the .sig tag) and, when attest is set, adds
+// a cosign attestation (the .att tag). It returns the image's digest and
 // the SBOM's.
-func signed(t *testing.T, cos *testenv.Cosign, host, repo, tag string, seed uint64) (img v1.Hash, sbom string) {
+func signed(t *testing.T, cos *testenv.Cosign, host, repo, tag string, seed uint64, attest bool) (img v1.Hash, sbom string) {
 	t.Helper()
 	img = testenv.PushImage(t, host, repo, tag, image(t, seed)).Digest
 	ref := host + "/" + repo + "@" + img.String()
 	sbom = testenv.AttachSBOM(t, ref, repo)
 	cos.Sign(t, ref)
+	if attest {
+		cos.Attest(t, ref)
+	}
 	return img, sbom
 }
 
 // sigTag is cosign's signature tag of digest d.
 func sigTag(d v1.Hash) string { return "sha256-" + d.Hex + ".sig" }
 
+// attTag is cosign's attestation tag of digest d.
+func attTag(d v1.Hash) string { return "sha256-" + d.Hex + ".att" }
+
 // wantRows checks a tag's referrer rows: the OCI referrers by digest, then
-// the .sig tag, each with the status given.
-func wantRows(t *testing.T, tag mirror.TagResult, sboms map[string]string, sig string, sigStatus string) {
+// the .sig tag, then the .att tag when attStatus is set, each with the
+// status given.
+func wantRows(t *testing.T, tag mirror.TagResult, sboms map[string]string, img v1.Hash, sigStatus, attStatus string) {
 	t.Helper()
 	var got []string
 	for _, r := range tag.Referrers {
@@ -66,16 +74,20 @@ func wantRows(t *testing.T, tag mirror.TagResult, sboms map[string]string, sig s
 		want = append(want, d+" "+s)
 	}
 	slices.Sort(want) // the engine lists OCI referrers by digest
-	want = append(want, sig+" "+sigStatus)
+	want = append(want, sigTag(img)+" "+sigStatus)
+	if attStatus != "" {
+		want = append(want, attTag(img)+" "+attStatus)
+	}
 	if !slices.Equal(got, want) {
 		t.Errorf("referrer rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 
-// TestReferrersBetweenRegistryKinds mirrors a signed image with an SBOM
-// between a registry with the OCI referrers API and registries without it
-// (distribution v3, Debian's 2.8), both ways: clients find the SBOM and
-// accept the signature at the destination, each referrer has its row, a
+// TestReferrersBetweenRegistryKinds mirrors an image with an SBOM referrer,
+// a cosign signature and a cosign attestation between a registry with the
+// OCI referrers API and registries without it (distribution v3, Debian's
+// 2.8), both ways: clients find the SBOM and accept the signature and the
+// attestation at the destination, each referrer has its row, a
 // second run copies nothing, and a referrer added to an image already
 // mirrored is copied while its tag stays skipped.
 func TestReferrersBetweenRegistryKinds(t *testing.T) {
@@ -97,14 +109,14 @@ func TestReferrersBetweenRegistryKinds(t *testing.T) {
 	for _, p := range pairs {
 		t.Run(p.name, func(t *testing.T) {
 			src, dst := p.src(t), p.dst(t)
-			img, sbom := signed(t, cos, src, "app", "1.0.0", 7)
+			img, sbom := signed(t, cos, src, "app", "1.0.0", 7, true)
 			entry := mirror.Entry{Source: src + "/app", Destination: dst + "/app", Selector: semverTags(t), IncludeReferrers: true}
 
 			tag := onlyTag(t, run(t, []mirror.Entry{entry}))
 			if tag.Status != mirror.StatusCopied {
 				t.Fatalf("status %q (%v), want copied", tag.Status, tag.Err)
 			}
-			wantRows(t, tag, map[string]string{sbom: mirror.StatusCopied}, sigTag(img), mirror.StatusCopied)
+			wantRows(t, tag, map[string]string{sbom: mirror.StatusCopied}, img, mirror.StatusCopied, mirror.StatusCopied)
 			ref := dst + "/app@" + img.String()
 			if got := testenv.Discover(t, ref); len(got) != 1 || got[0].Digest != sbom || got[0].ArtifactType != testenv.SBOMType {
 				t.Errorf("oras discover at the destination: %+v, want the SBOM %s", got, sbom)
@@ -112,19 +124,22 @@ func TestReferrersBetweenRegistryKinds(t *testing.T) {
 			if out, err := cos.Verify(t, dst+"/app:1.0.0"); err != nil {
 				t.Errorf("cosign verify at the destination: %v\n%s", err, out)
 			}
+			if out, err := cos.VerifyAttestation(t, dst+"/app:1.0.0"); err != nil {
+				t.Errorf("cosign verify-attestation at the destination: %v\n%s", err, out)
+			}
 
 			tag = onlyTag(t, run(t, []mirror.Entry{entry}))
 			if tag.Status != mirror.StatusSkipped {
 				t.Fatalf("second run: status %q (%v), want skipped", tag.Status, tag.Err)
 			}
-			wantRows(t, tag, map[string]string{sbom: mirror.StatusSkipped}, sigTag(img), mirror.StatusSkipped)
+			wantRows(t, tag, map[string]string{sbom: mirror.StatusSkipped}, img, mirror.StatusSkipped, mirror.StatusSkipped)
 
 			later := testenv.AttachSBOM(t, src+"/app@"+img.String(), "later")
 			tag = onlyTag(t, run(t, []mirror.Entry{entry}))
 			if tag.Status != mirror.StatusSkipped {
 				t.Fatalf("third run: status %q (%v), want skipped", tag.Status, tag.Err)
 			}
-			wantRows(t, tag, map[string]string{sbom: mirror.StatusSkipped, later: mirror.StatusCopied}, sigTag(img), mirror.StatusSkipped)
+			wantRows(t, tag, map[string]string{sbom: mirror.StatusSkipped, later: mirror.StatusCopied}, img, mirror.StatusSkipped, mirror.StatusSkipped)
 			if got := testenv.Discover(t, ref); len(got) != 2 {
 				t.Errorf("oras discover after the later SBOM: %+v, want both", got)
 			}
@@ -149,7 +164,7 @@ func TestReferrerFailureFailsItsTag(t *testing.T) {
 	isolate(t)
 	src, dst := testenv.StartSyncRegistry(t), testenv.StartSyncRegistry(t)
 	cos := testenv.NewCosign(t)
-	img, sbom := signed(t, cos, src.Host, "app", "1.0.0", 11)
+	img, sbom := signed(t, cos, src.Host, "app", "1.0.0", 11, false)
 	testenv.PushImage(t, src.Host, "plain", "1.0.0", image(t, 12))
 	entries := []mirror.Entry{
 		{Source: src.Host + "/app", Destination: dst.Host + "/app", Selector: semverTags(t), IncludeReferrers: true},
@@ -162,7 +177,7 @@ func TestReferrerFailureFailsItsTag(t *testing.T) {
 	if tag.Status != mirror.StatusWouldCopy {
 		t.Fatalf("dry run: status %q (%v), want would-copy", tag.Status, tag.Err)
 	}
-	wantRows(t, tag, map[string]string{sbom: mirror.StatusWouldCopy}, sigTag(img), mirror.StatusWouldCopy)
+	wantRows(t, tag, map[string]string{sbom: mirror.StatusWouldCopy}, img, mirror.StatusWouldCopy, "")
 	if after := dst.Snapshot(t); len(after) != len(before) {
 		t.Errorf("the dry run wrote to the destination:\n%s", diff(before, after))
 	}
@@ -255,7 +270,7 @@ func TestCosignTagDrift(t *testing.T) {
 	isolate(t)
 	src, dst := testenv.StartSyncRegistry(t), testenv.StartSyncRegistry(t)
 	cos := testenv.NewCosign(t)
-	img, sbom := signed(t, cos, src.Host, "app", "1.0.0", 31)
+	img, sbom := signed(t, cos, src.Host, "app", "1.0.0", 31, false)
 	other := testenv.PushImage(t, dst.Host, "app", sigTag(img), image(t, 32)).Digest
 	entry := mirror.Entry{Source: src.Host + "/app", Destination: dst.Host + "/app", Selector: semverTags(t), IncludeReferrers: true}
 
@@ -263,14 +278,14 @@ func TestCosignTagDrift(t *testing.T) {
 	if tag.Status != mirror.StatusCopied {
 		t.Fatalf("status %q (%v), want copied", tag.Status, tag.Err)
 	}
-	wantRows(t, tag, map[string]string{sbom: mirror.StatusCopied}, sigTag(img), mirror.StatusDrifted)
+	wantRows(t, tag, map[string]string{sbom: mirror.StatusCopied}, img, mirror.StatusDrifted, "")
 	if sig := tag.Referrers[len(tag.Referrers)-1]; sig.DestinationDigest != other.String() {
 		t.Errorf("drifted .sig row names %q, want the destination's %s", sig.DestinationDigest, other)
 	}
 
 	entry.Overwrite = true
 	tag = onlyTag(t, run(t, []mirror.Entry{entry}))
-	wantRows(t, tag, map[string]string{sbom: mirror.StatusSkipped}, sigTag(img), mirror.StatusOverwritten)
+	wantRows(t, tag, map[string]string{sbom: mirror.StatusSkipped}, img, mirror.StatusOverwritten, "")
 	if out, err := cos.Verify(t, dst.Host+"/app:1.0.0"); err != nil {
 		t.Errorf("cosign verify after the overwrite: %v\n%s", err, out)
 	}

@@ -47,6 +47,25 @@ func (c *Cosign) Sign(t testing.TB, ref string) {
 		"--new-bundle-format=false", "--allow-insecure-registry", "--allow-http-registry", "-y", ref)
 }
 
+// Attest attaches a signed SPDX attestation to ref (host/repo@digest) in
+// cosign's tag-based form: the sha256-<hex>.att tag.
+func (c *Cosign) Attest(t testing.TB, ref string) {
+	t.Helper()
+	predicate := filepath.Join(t.TempDir(), "predicate.json")
+	writeTestFile(t, predicate, `{"spdxVersion":"SPDX-2.3","name":"attested"}`)
+	c.run(t, "attest", "--key", c.Key, "--type", "spdxjson", "--predicate", predicate, "--tlog-upload=false",
+		"--use-signing-config=false", "--new-bundle-format=false", "--allow-insecure-registry", "--allow-http-registry", "-y", ref)
+}
+
+// VerifyAttestation runs `cosign verify-attestation --key` for the SPDX
+// type on ref without a transparency log and returns its output and
+// error, for the test to judge.
+func (c *Cosign) VerifyAttestation(t testing.TB, ref string) (string, error) {
+	t.Helper()
+	return RunClient(t, c.bin, c.home, c.env, "verify-attestation", "--key", c.Pub, "--type", "spdxjson",
+		"--insecure-ignore-tlog=true", "--allow-insecure-registry", "--allow-http-registry", ref)
+}
+
 // Verify runs `cosign verify --key` on ref without a transparency log and
 // returns its output and error, for the test to judge.
 func (c *Cosign) Verify(t testing.TB, ref string) (string, error) {
