@@ -290,3 +290,26 @@ func TestCosignTagDrift(t *testing.T) {
 		t.Errorf("cosign verify after the overwrite: %v\n%s", err, out)
 	}
 }
+
+// TestBundleSignatureReferrer: a cosign signature made as a Sigstore
+// bundle is an OCI referrer; mirrored either way between the two kinds of
+// registry, cosign verify finds and accepts it at the destination.
+func TestBundleSignatureReferrer(t *testing.T) {
+	isolate(t)
+	cos := testenv.NewCosign(t)
+	api, v3 := testenv.StartReferrersRegistry(t).Host, testenv.StartSyncRegistry(t).Host
+	for i, p := range [][2]string{{api, v3}, {v3, api}} {
+		src, dst := p[0], p[1]
+		repo := "bundle" + string(rune('a'+i))
+		img := testenv.PushImage(t, src, repo, "1.0.0", image(t, 41)).Digest
+		cos.SignBundle(t, src+"/"+repo+"@"+img.String())
+		tag := onlyTag(t, run(t, []mirror.Entry{{Source: src + "/" + repo, Destination: dst + "/" + repo, Selector: semverTags(t), IncludeReferrers: true}}))
+		if tag.Status != mirror.StatusCopied || len(tag.Referrers) != 1 || tag.Referrers[0].ArtifactType != testenv.BundleType ||
+			tag.Referrers[0].Status != mirror.StatusCopied {
+			t.Fatalf("%s to %s: status %q (%v), rows %+v; want copied with the bundle copied", src, dst, tag.Status, tag.Err, tag.Referrers)
+		}
+		if out, err := cos.Verify(t, dst+"/"+repo+":1.0.0"); err != nil {
+			t.Errorf("%s to %s: cosign verify at the destination: %v\n%s", src, dst, err, out)
+		}
+	}
+}

@@ -47,6 +47,18 @@ func (c *Cosign) Sign(t testing.TB, ref string) {
 		"--new-bundle-format=false", "--allow-insecure-registry", "--allow-http-registry", "-y", ref)
 }
 
+// SignBundle signs ref (host/repo@digest) the way cosign does by default:
+// a Sigstore bundle (v0.3) pushed as an OCI referrer of the digest, found
+// through the referrers API or the referrers tag.
+func (c *Cosign) SignBundle(t testing.TB, ref string) {
+	t.Helper()
+	c.run(t, "sign", "--key", c.Key, "--tlog-upload=false", "--use-signing-config=false",
+		"--allow-insecure-registry", "--allow-http-registry", "-y", ref)
+}
+
+// BundleType is the artifact type of the referrer SignBundle pushes.
+const BundleType = "application/vnd.dev.sigstore.bundle.v0.3+json"
+
 // Attest attaches a signed SPDX attestation to ref (host/repo@digest) in
 // cosign's tag-based form: the sha256-<hex>.att tag.
 func (c *Cosign) Attest(t testing.TB, ref string) {
