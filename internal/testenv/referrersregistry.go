@@ -50,14 +50,21 @@ func StartReferrersRegistry(t testing.TB) *Registry {
 }
 
 // buildOCIRegistry builds the ociregistry program with the go command
-// that runs the tests, into the kit's cache next to BinDir. The binary is
-// renamed into place, so test binaries of several packages building it at
-// once never run a half-written file.
+// that runs the tests, into the user's cache (where go keeps its build
+// cache, so it is writable wherever go build works; BinDir may be a
+// read-only directory of prebuilt peers). The binary is renamed into
+// place, so test binaries of several packages building it at once never
+// run a half-written file.
 func buildOCIRegistry(t testing.TB) string {
 	t.Helper()
 	b := &ociRegistryBuild
 	b.once.Do(func() {
-		dir := filepath.Join(filepath.Dir(BinDir()), "kit")
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			b.err = err
+			return
+		}
+		dir := filepath.Join(cache, "flux-mirror-testenv", "kit")
 		if b.err = os.MkdirAll(dir, 0o755); b.err != nil {
 			return
 		}
