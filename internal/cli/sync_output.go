@@ -76,7 +76,11 @@ func printEntry(w io.Writer, r *mirror.EntryResult) {
 		} else {
 			fmt.Fprintf(w, "✔ %s:%s (%s)\n", r.Source, t.Tag, t.Status)
 		}
-		fmt.Fprintf(w, "  → %s:%s\n", r.Destination, t.Tag)
+		tag := t.Tag
+		if t.DestinationTag != "" {
+			tag = t.DestinationTag
+		}
+		fmt.Fprintf(w, "  → %s:%s\n", r.Destination, tag)
 		for _, ref := range t.Referrers {
 			fmt.Fprintln(w, referrerLine(ref))
 		}

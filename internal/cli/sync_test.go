@@ -54,7 +54,7 @@ func normalize(s string, hosts map[string]string) string {
 
 // TestSyncText runs sync over real registries with one entry per outcome
 // (copied, skipped, drifted, a destination refusing, a source that cannot
-// be listed, a chart) and checks the text output against a golden file,
+// be listed, a chart and a chart the repository lacks) and checks the text output against a golden file,
 // the drift warning and the exit status.
 func TestSyncText(t *testing.T) {
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
@@ -67,10 +67,12 @@ func TestSyncText(t *testing.T) {
 	other := testenv.PushImage(t, dst.Host, "app", "1.0.0", image(t, 4))
 	cfg := syncConfig(t, src.Host+"/app "+dst.Host+"/app 0", src.Host+"/absent "+dst.Host+"/absent 1",
 		src.Host+"/app "+locked.Host+"/app 1")
-	appendFile(t, cfg, "charts:\n- name: podinfo\n  source: https://charts.example.com\n  destination: oci://"+dst.Host+"/charts\n")
+	charts := testenv.StartNginxStatic(t, testenv.MakeChartRepository(t, demoCharts...), testenv.NginxOptions{})
+	appendFile(t, cfg, "charts:\n- name: demo\n  source: http://"+charts.Host+"\n  destination: oci://"+dst.Host+"/charts\n"+
+		"- name: podinfo\n  source: http://"+charts.Host+"\n  destination: oci://"+dst.Host+"/charts\n")
 
 	r := run(t, nil, "sync", cfg, "--retries", "0")
-	hosts := map[string]string{src.Host: "SRC", dst.Host: "DST", locked.Host: "LOCKED"}
+	hosts := map[string]string{src.Host: "SRC", dst.Host: "DST", locked.Host: "LOCKED", charts.Host: "CHARTS"}
 	golden(t, "sync-text.stdout", normalize(r.stdout, hosts))
 	if r.code != 1 {
 		t.Errorf("exit status %d, want 1 (something failed)", r.code)

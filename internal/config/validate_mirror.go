@@ -141,6 +141,8 @@ func validateChart(p *problems, path string, c *v1beta1.Chart) {
 	}
 	if c.Source == "" {
 		p.add(field(path, "source"), "required")
+	} else if strings.HasPrefix(c.Source, "oci://") {
+		p.add(field(path, "source"), "charts entries read HTTP chart repositories; a chart in an OCI registry is an OCI artifact: mirror it with an artifacts entry whose source is the chart's repository without oci://")
 	} else if u, err := url.Parse(c.Source); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		p.add(field(path, "source"), "must be an http:// or https:// URL of a chart repository")
 	}

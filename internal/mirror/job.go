@@ -18,12 +18,20 @@ const firstBackoff = 200 * time.Millisecond
 // runJob compares one tag at both ends and copies it when the decision
 // table says so, under the job's budget and retry policy.
 func (m *Mirror) runJob(ctx context.Context, index int, e Entry, src, dst name.Repository, tag string) TagResult {
+	return m.job(ctx, index, e, tag, func(ctx context.Context) (TagResult, error) {
+		return m.decide(ctx, e, src.Tag(tag), dst.Tag(tag))
+	})
+}
+
+// job runs decide, one tag's decision and copy, under the job's budget and
+// retry policy, and reports it.
+func (m *Mirror) job(ctx context.Context, index int, e Entry, tag string, decide func(context.Context) (TagResult, error)) TagResult {
 	start := time.Now()
 	m.emit(Event{Kind: JobStarted, Entry: index, Source: e.Source, Destination: e.Destination, Tag: tag})
 	var res TagResult
 	attempts, err := m.attempt(ctx, func(ctx context.Context) error {
 		var err error
-		res, err = m.decide(ctx, e, src.Tag(tag), dst.Tag(tag))
+		res, err = decide(ctx)
 		return err
 	}, func(n int, wait time.Duration, err error) {
 		m.emit(Event{Kind: Retrying, Entry: index, Source: e.Source, Tag: tag, Attempt: n, Wait: wait, Err: err})

@@ -37,6 +37,9 @@ type TagResult struct {
 	Status string
 	// Digest is the source tag's digest, when it was read.
 	Digest string
+	// DestinationTag is the tag written at the destination when it is
+	// not Tag (a chart version with '+' in it).
+	DestinationTag string
 	// DestinationDigest is the other digest the destination tag held
 	// (drifted, overwritten, would-overwrite).
 	DestinationDigest string
