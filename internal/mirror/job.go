@@ -44,6 +44,7 @@ func (m *Mirror) job(ctx context.Context, index int, e Entry, tag string, decide
 	if res.Status == StatusDrifted {
 		m.emit(Event{Kind: Drift, Entry: index, Source: e.Source, Destination: e.Destination, Tag: tag, Result: &res})
 	}
+	m.emitReferrerDrift(index, e, res.Referrers)
 	m.emit(Event{Kind: JobFinished, Entry: index, Source: e.Source, Destination: e.Destination, Tag: tag, Elapsed: res.Duration, Result: &res})
 	return res
 }

@@ -205,6 +205,17 @@ func (m *Mirror) mirrorCosignTag(ctx context.Context, e Entry, src, dst name.Tag
 	return row
 }
 
+// emitReferrerDrift reports each drifted cosign tag as a tag's drift is
+// reported, so that it gets the same warning naming both digests.
+func (m *Mirror) emitReferrerDrift(index int, e Entry, rows []ReferrerResult) {
+	for _, r := range rows {
+		if r.Status == StatusDrifted {
+			res := TagResult{Tag: r.Tag, Status: r.Status, Digest: r.Digest, DestinationDigest: r.DestinationDigest}
+			m.emit(Event{Kind: Drift, Entry: index, Source: e.Source, Destination: e.Destination, Tag: r.Tag, Result: &res})
+		}
+	}
+}
+
 // keyedLocks holds one lock per key, made on first use; the zero value is
 // ready. Waiting for a lock ends with the context.
 type keyedLocks struct {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -265,7 +266,8 @@ func TestReferrersOfASharedDigest(t *testing.T) {
 }
 
 // TestCosignTagDrift: a destination .sig tag holding other signatures
-// drifts (the image itself is still copied) unless overwrite is set.
+// drifts, with a drift event naming both digests as for a tag (the image
+// itself is still copied), unless overwrite is set.
 func TestCosignTagDrift(t *testing.T) {
 	isolate(t)
 	src, dst := testenv.StartSyncRegistry(t), testenv.StartSyncRegistry(t)
@@ -274,13 +276,27 @@ func TestCosignTagDrift(t *testing.T) {
 	other := testenv.PushImage(t, dst.Host, "app", sigTag(img), image(t, 32)).Digest
 	entry := mirror.Entry{Source: src.Host + "/app", Destination: dst.Host + "/app", Selector: semverTags(t), IncludeReferrers: true}
 
-	tag := onlyTag(t, run(t, []mirror.Entry{entry}))
+	var mu sync.Mutex
+	var drifts []string
+	tag := onlyTag(t, run(t, []mirror.Entry{entry}, func(o *mirror.Options) {
+		o.Events = func(ev mirror.Event) {
+			if ev.Kind == mirror.Drift {
+				mu.Lock()
+				defer mu.Unlock()
+				drifts = append(drifts, ev.Tag+" "+ev.Result.Digest+" "+ev.Result.DestinationDigest)
+			}
+		}
+	}))
 	if tag.Status != mirror.StatusCopied {
 		t.Fatalf("status %q (%v), want copied", tag.Status, tag.Err)
 	}
 	wantRows(t, tag, map[string]string{sbom: mirror.StatusCopied}, img, mirror.StatusDrifted, "")
-	if sig := tag.Referrers[len(tag.Referrers)-1]; sig.DestinationDigest != other.String() {
+	sig := tag.Referrers[len(tag.Referrers)-1]
+	if sig.DestinationDigest != other.String() {
 		t.Errorf("drifted .sig row names %q, want the destination's %s", sig.DestinationDigest, other)
+	}
+	if want := sigTag(img) + " " + sig.Digest + " " + other.String(); len(drifts) != 1 || drifts[0] != want {
+		t.Errorf("drift events %q, want one: %q", drifts, want)
 	}
 
 	entry.Overwrite = true
