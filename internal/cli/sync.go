@@ -3,13 +3,13 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"slices"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/spf13/cobra"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/mirror"
 	"github.com/fluxcd/flux-mirror/internal/registry"
 	"github.com/fluxcd/flux-mirror/internal/selector"
@@ -161,7 +161,7 @@ func (o *syncOptions) run(ctx context.Context) error {
 }
 
 // entries turns the config's artifacts into the engine's entries.
-func (o *syncOptions) entries(artifacts []v1beta1.Artifact) ([]mirror.Entry, error) {
+func (o *syncOptions) entries(artifacts []config.Artifact) ([]mirror.Entry, error) {
 	out := make([]mirror.Entry, 0, len(artifacts))
 	for i, a := range artifacts {
 		e := mirror.Entry{Source: a.Source, Destination: a.Destination, Overwrite: a.Overwrite || o.overwrite,
@@ -185,7 +185,7 @@ func (o *syncOptions) entries(artifacts []v1beta1.Artifact) ([]mirror.Entry, err
 
 // selectorSpec is the config's selector in the selector package's terms;
 // limit defaults to 1.
-func selectorSpec(s *v1beta1.Selector) selector.Spec {
+func selectorSpec(s *config.Selector) selector.Spec {
 	spec := selector.Spec{Semver: s.Semver, SortBy: s.SortBy, Limit: selector.DefaultLimit}
 	if s.Regex != nil {
 		spec.Pattern, spec.Extract = s.Regex.Pattern, s.Regex.Extract

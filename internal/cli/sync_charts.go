@@ -2,9 +2,9 @@ package cli
 
 import (
 	"fmt"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"strings"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/helmrepo"
 	"github.com/fluxcd/flux-mirror/internal/mirror"
 	"github.com/fluxcd/flux-mirror/internal/selector"
@@ -13,7 +13,7 @@ import (
 // chartEntries turns the config's charts into the engine's entries. The
 // chart repositories' credentials and TLS come from Helm's repositories
 // file, read once, and only when there are charts.
-func (o *syncOptions) chartEntries(charts []v1beta1.Chart) ([]mirror.Entry, error) {
+func (o *syncOptions) chartEntries(charts []config.Chart) ([]mirror.Entry, error) {
 	if len(charts) == 0 {
 		return nil, nil
 	}

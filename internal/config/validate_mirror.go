@@ -9,7 +9,6 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/selector"
 )
 
@@ -25,7 +24,7 @@ const verifyProviderCosign = "cosign"
 var repositoryComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
 
 // validateArtifact checks one artifacts[] entry.
-func validateArtifact(p *problems, path string, a *v1beta1.Artifact) {
+func validateArtifact(p *problems, path string, a *Artifact) {
 	validateRepositoryField(p, field(path, "source"), a.Source)
 	validateRepositoryField(p, field(path, "destination"), a.Destination)
 	if a.Selector == nil {
@@ -88,7 +87,7 @@ func validateRepositoryPath(components []string) error {
 	return nil
 }
 
-func validateSelector(p *problems, path string, s *v1beta1.Selector) {
+func validateSelector(p *problems, path string, s *Selector) {
 	if s.Regex != nil {
 		at := field(path, "regex")
 		if s.Regex.Pattern == "" {
@@ -108,7 +107,7 @@ func validateSelector(p *problems, path string, s *v1beta1.Selector) {
 	}
 }
 
-func validateVerify(p *problems, path string, v *v1beta1.Verify) {
+func validateVerify(p *problems, path string, v *Verify) {
 	switch v.Provider {
 	case verifyProviderCosign:
 	case "":
@@ -132,7 +131,7 @@ func validateVerify(p *problems, path string, v *v1beta1.Verify) {
 }
 
 // validateChart checks one charts[] entry.
-func validateChart(p *problems, path string, c *v1beta1.Chart) {
+func validateChart(p *problems, path string, c *Chart) {
 	switch {
 	case c.Name == "":
 		p.add(field(path, "name"), "required")
