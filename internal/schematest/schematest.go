@@ -15,6 +15,8 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"sigs.k8s.io/yaml"
+
+	"github.com/fluxcd/flux-mirror/internal/schemagen"
 )
 
 // node is the part of a JSON Schema object the checker reads.
@@ -233,4 +235,38 @@ func Validate(sch *jsonschema.Schema, doc []byte) error {
 		return fmt.Errorf("not JSON or YAML: %w", err)
 	}
 	return sch.Validate(v)
+}
+
+// CheckGenerated fails t unless shipped, a config version's embedded
+// config.schema.json, is byte for byte what hack/configschema generates
+// now from that version's types and doc comments. It runs in the api
+// package's directory, as go test does.
+func CheckGenerated(t testing.TB, version string, shipped []byte) {
+	t.Helper()
+	spec, err := schemagen.For(version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := schemagen.Generate(spec, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(shipped, want) {
+		return
+	}
+	got, wantLines := strings.Split(string(shipped), "\n"), strings.Split(string(want), "\n")
+	for i := range max(len(got), len(wantLines)) {
+		g, w := line(got, i), line(wantLines, i)
+		if g != w {
+			t.Errorf("api/%s/config.schema.json is stale: run go generate ./api/...\nline %d: %s\nwant:    %s", version, i+1, g, w)
+			return
+		}
+	}
+}
+
+func line(lines []string, i int) string {
+	if i < len(lines) {
+		return lines[i]
+	}
+	return "(end of file)"
 }
