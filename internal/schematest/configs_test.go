@@ -3,6 +3,7 @@ package schematest_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -28,10 +29,11 @@ type foundConfig struct {
 }
 
 // TestRepositoryConfigsValidate validates every config the repository
-// holds (examples, testdata, anywhere) that the loader accepts against the
-// schema of its apiVersion. A config the loader refuses is an invalid-input
-// fixture, logged and left to the loader's tests, except under examples/,
-// where every config must load. Loading substitutes ${VAR} with "1"; the
+// holds (examples, testdata, fenced yaml blocks of README.md and docs/,
+// anywhere) that the loader accepts against the schema of its apiVersion.
+// A config the loader refuses is an invalid-input fixture, logged and left
+// to the loader's tests, except where users read it (examples/, README.md,
+// docs/): a config shown to users must load. Loading substitutes ${VAR} with "1"; the
 // schema sees the text as written with references in integer and boolean
 // fields replaced by plausible values (schematest.PlausibleValues).
 func TestRepositoryConfigsValidate(t *testing.T) {
@@ -42,8 +44,8 @@ func TestRepositoryConfigsValidate(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			if err := load(c); err != nil {
-				if strings.HasPrefix(c.name, "examples/") {
-					t.Fatalf("the loader refuses an example: %v", err)
+				if shownToUsers(c.name) {
+					t.Fatalf("the loader refuses a config shown to users: %v", err)
 				}
 				t.Logf("not a valid config (the loader says: %v); its tests own it", err)
 				return
@@ -67,6 +69,15 @@ func TestRepositoryConfigsValidate(t *testing.T) {
 	}
 }
 
+func shownToUsers(name string) bool {
+	for _, prefix := range []string{"examples/", "docs/", "README.md"} {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
 // load runs the real loader on c, with every variable set to "1".
 func load(c foundConfig) error {
 	opts := config.Options{Path: c.path, LookupEnv: func(string) (string, bool) { return "1", true }}
@@ -88,7 +99,8 @@ func findConfigs(t *testing.T) []foundConfig {
 		if d.IsDir() && path != moduleRoot && (strings.HasPrefix(d.Name(), ".") || d.Name() == "bin") {
 			return filepath.SkipDir
 		}
-		if ext := filepath.Ext(path); d.IsDir() || (ext != ".yaml" && ext != ".yml") {
+		ext := filepath.Ext(path)
+		if d.IsDir() || (ext != ".yaml" && ext != ".yml" && ext != ".md") {
 			return nil
 		}
 		raw, err := os.ReadFile(path)
@@ -99,7 +111,11 @@ func findConfigs(t *testing.T) []foundConfig {
 		if err != nil {
 			return err
 		}
-		out = append(out, configsIn(t, filepath.ToSlash(rel), path, raw)...)
+		if ext == ".md" {
+			out = append(out, configsInMarkdown(filepath.ToSlash(rel), raw)...)
+		} else {
+			out = append(out, configsIn(t, filepath.ToSlash(rel), path, raw)...)
+		}
 		return nil
 	})
 	if err != nil {
@@ -140,6 +156,26 @@ func configsIn(t *testing.T, name, path string, raw []byte) []foundConfig {
 			}
 		}
 	}
+}
+
+// configsInMarkdown returns the fenced yaml blocks of a document that are
+// configs, named by their opening line.
+func configsInMarkdown(name string, raw []byte) []foundConfig {
+	var out []foundConfig
+	lines := strings.SplitAfter(string(raw), "\n")
+	for i := 0; i < len(lines); i++ {
+		if strings.TrimSpace(lines[i]) != "```yaml" {
+			continue
+		}
+		start := i + 1
+		for i++; i < len(lines) && strings.TrimSpace(lines[i]) != "```"; i++ {
+		}
+		block := []byte(strings.Join(lines[start:min(i, len(lines))], ""))
+		if isConfig(block) {
+			out = append(out, foundConfig{name: fmt.Sprintf("%s:%d", name, start), doc: block})
+		}
+	}
+	return out
 }
 
 func isConfigVersion(apiVersion string) bool {
