@@ -13,6 +13,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/fluxcd/flux-mirror/api/v1beta1"
+	"github.com/fluxcd/flux-mirror/api/v1beta2"
 	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/schematest"
 )
@@ -32,8 +34,9 @@ type foundConfig struct {
 // holds (examples, testdata, fenced yaml blocks of README.md and docs/,
 // anywhere) that the loader accepts against the schema of its apiVersion.
 // A config the loader refuses is an invalid-input fixture, logged and left
-// to the loader's tests, except where users read it (examples/, README.md,
-// docs/): a config shown to users must load. Loading substitutes ${VAR} with "1"; the
+// to the loader's tests, except in examples/ and README.md, whose configs
+// users copy: those must load. (docs/ may show a config to explain an
+// error.) Loading substitutes ${VAR} with "1"; the
 // schema sees the text as written with references in integer and boolean
 // fields replaced by plausible values (schematest.PlausibleValues).
 func TestRepositoryConfigsValidate(t *testing.T) {
@@ -44,8 +47,8 @@ func TestRepositoryConfigsValidate(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			if err := load(c); err != nil {
-				if shownToUsers(c.name) {
-					t.Fatalf("the loader refuses a config shown to users: %v", err)
+				if mustLoad(c.name) {
+					t.Fatalf("the loader refuses a config users copy: %v", err)
 				}
 				t.Logf("not a valid config (the loader says: %v); its tests own it", err)
 				return
@@ -69,8 +72,8 @@ func TestRepositoryConfigsValidate(t *testing.T) {
 	}
 }
 
-func shownToUsers(name string) bool {
-	for _, prefix := range []string{"examples/", "docs/", "README.md"} {
+func mustLoad(name string) bool {
+	for _, prefix := range []string{"examples/", "README.md"} {
 		if strings.HasPrefix(name, prefix) {
 			return true
 		}
@@ -188,4 +191,22 @@ func isConfig(doc []byte) bool {
 		Kind       string `yaml:"kind"`
 	}
 	return yaml.Unmarshal(doc, &head) == nil && head.Kind == "Config" && isConfigVersion(head.APIVersion)
+}
+
+// TestSchemasDocNamesEverySchema keeps docs/schemas.md, where users look
+// for the schemas, naming each shipped schema by path and by URL.
+func TestSchemasDocNamesEverySchema(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile(filepath.Join(moduleRoot, "docs/schemas.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, url := range []string{v1beta1.ConfigSchemaURL, v1beta2.ConfigSchemaURL, v1beta2.ReportSchemaURL} {
+		path := "../" + url[strings.Index(url, "/api/")+1:]
+		for _, want := range []string{url, "(" + path + ")"} {
+			if !strings.Contains(string(doc), want) {
+				t.Errorf("docs/schemas.md does not name %s", want)
+			}
+		}
+	}
 }
