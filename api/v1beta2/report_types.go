@@ -158,13 +158,18 @@ type TagResult struct {
 }
 
 // ReferrerResult is the outcome of one referrer (signature, SBOM, ...) of a
-// tag's digest.
+// tag's digest: an OCI referrer, or one of cosign's tags next to the
+// digest (sha256-<hex>.sig, .att, .sbom), which Tag names.
 type ReferrerResult struct {
-	// Digest is the referrer manifest's digest.
-	Digest string `json:"digest"`
-	// ArtifactType is the referrer's artifact type (or its config media
-	// type when the manifest has none).
+	// Digest is the referrer manifest's digest at the source. Empty only
+	// for a cosign tag that could not be read.
+	Digest string `json:"digest,omitempty"`
+	// ArtifactType is the OCI referrer's artifact type (or its config
+	// media type when the manifest has none); empty for a cosign tag.
 	ArtifactType string `json:"artifactType"`
+	// Tag is the cosign tag the row is about; empty for an OCI referrer,
+	// which is found and copied by digest.
+	Tag string `json:"tag,omitempty"`
 	// Status is one of the Status constants.
 	Status string `json:"status"`
 	// Reason says why the referrer was skipped; only with StatusSkipped.

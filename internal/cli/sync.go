@@ -164,14 +164,12 @@ func (o *syncOptions) run(ctx context.Context) error {
 func (o *syncOptions) entries(artifacts []v1beta1.Artifact) ([]mirror.Entry, error) {
 	out := make([]mirror.Entry, 0, len(artifacts))
 	for i, a := range artifacts {
-		e := mirror.Entry{Source: a.Source, Destination: a.Destination, Overwrite: a.Overwrite || o.overwrite}
+		e := mirror.Entry{Source: a.Source, Destination: a.Destination, Overwrite: a.Overwrite || o.overwrite,
+			IncludeReferrers: a.IncludeReferrers}
 		if a.Verify != nil {
 			// An entry that asks for verification must never be copied
 			// unverified: fail its plan until verification exists.
 			e.Refuse = fmt.Errorf("artifacts[%d].verify: signature verification is not supported yet, so nothing is copied: remove verify to mirror without checking signatures", i)
-		}
-		if a.IncludeReferrers {
-			o.log().Warningf("artifacts[%d].includeReferrers: referrers (signatures, SBOMs) are not copied yet; only the selected tags are mirrored", i)
 		}
 		if a.Selector != nil {
 			s, err := selector.Compile(selectorSpec(a.Selector))

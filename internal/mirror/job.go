@@ -44,6 +44,7 @@ func (m *Mirror) job(ctx context.Context, index int, e Entry, tag string, decide
 	if res.Status == StatusDrifted {
 		m.emit(Event{Kind: Drift, Entry: index, Source: e.Source, Destination: e.Destination, Tag: tag, Result: &res})
 	}
+	m.emitReferrerDrift(index, e, res.Referrers)
 	m.emit(Event{Kind: JobFinished, Entry: index, Source: e.Source, Destination: e.Destination, Tag: tag, Elapsed: res.Duration, Result: &res})
 	return res
 }
@@ -75,8 +76,9 @@ func (m *Mirror) decide(ctx context.Context, e Entry, src, dst name.Tag) (TagRes
 	case err != nil && !missing:
 		return res, fmt.Errorf("read destination %s: %w%s", dst, err, hint(err, dst.RegistryStr()))
 	case !missing && dd.Digest == sd.Digest:
+		// Up to date, but a signature may have been added since.
 		res.Status, res.Reason = StatusSkipped, ReasonUpToDate
-		return res, nil
+		return res, m.mirrorReferrers(ctx, e, src.Context(), dst.Context(), sd.Digest, &res)
 	case !missing:
 		res.DestinationDigest = dd.Digest.String()
 		if !e.Overwrite {
@@ -89,9 +91,9 @@ func (m *Mirror) decide(ctx context.Context, e Entry, src, dst name.Tag) (TagRes
 		if !missing {
 			res.Status = StatusWouldOverwrite
 		}
-		return res, nil
+		return res, m.mirrorReferrers(ctx, e, src.Context(), dst.Context(), sd.Digest, &res)
 	}
-	if err := m.copyImage(ctx, src.Context(), dst.Context(), sd.Digest, dst); err != nil {
+	if err := m.copyTag(ctx, e, src, dst, sd.Digest, &res); err != nil {
 		return res, err
 	}
 	res.Status = StatusCopied

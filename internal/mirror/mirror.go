@@ -33,6 +33,10 @@ type Entry struct {
 	// Overwrite copies over a destination tag that holds another digest
 	// instead of reporting it as drifted.
 	Overwrite bool
+	// IncludeReferrers mirrors, with each tag, the direct referrers of its
+	// digest (signatures, SBOMs, attestations) and cosign's tag-based
+	// signatures, attestations and SBOMs of that digest.
+	IncludeReferrers bool
 	// Chart, when set, makes this a charts entry: Source is only its
 	// label, the versions come from the chart repository's index, and
 	// Selector picks among them.
@@ -42,6 +46,10 @@ type Entry struct {
 	// (such as signature verification), and copying without it would be
 	// worse than copying nothing.
 	Refuse error
+
+	// sourceTags is the source's tag list, set when the entry is planned:
+	// it says which cosign tags of a digest exist without asking.
+	sourceTags map[string]bool
 }
 
 // Options configure a Mirror.
@@ -79,6 +87,10 @@ type Mirror struct {
 	pusher *remote.Pusher
 	ledger ledger
 	bytes  atomic.Int64
+	// subjects serializes referrer writes per destination subject: a
+	// registry without the referrers API keeps them in one index that
+	// each write reads, changes and puts back.
+	subjects keyedLocks
 }
 
 // New checks o and builds the clients.
@@ -298,6 +310,7 @@ func (m *Mirror) runEntry(ctx context.Context, index int, e Entry, early *tagLis
 		selected, res.Excluded = e.Selector.Select(tags)
 	}
 	m.emit(Event{Kind: EntryPlanned, Entry: index, Source: e.Source, Tags: selected, Excluded: res.Excluded})
+	e.sourceTags = cosignTagSet(e, tags)
 	res.Tags = m.runJobs(ctx, index, selected, s, func(ctx context.Context, tag string) TagResult {
 		return m.runJob(ctx, index, e, src, dst, tag)
 	})
