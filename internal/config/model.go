@@ -1,6 +1,13 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/fluxcd/flux-mirror/api/v1beta2"
+)
+
+// CurrentVersion is the config version to write today.
+const CurrentVersion = v1beta2.GroupVersion
 
 // Config is a loaded config in the form every command works on, whatever
 // version was written: each version is decoded and validated in its own

@@ -71,21 +71,29 @@ func validateMirror(p *problems, cfg *Config) {
 
 // validateHosts checks each host and that no registry appears twice.
 func validateHosts(p *problems, hosts []v1beta1.Host) {
-	first := map[string]int{}
+	names := make([]string, len(hosts))
 	for i := range hosts {
-		path := index("hosts", i)
-		validateHost(p, path, &hosts[i])
-		if hosts[i].Host == "" {
+		validateHost(p, index("hosts", i), &hosts[i])
+		names[i] = hosts[i].Host
+	}
+	checkUniqueHosts(p, names)
+}
+
+// checkUniqueHosts reports a registry listed twice (hosts[].host).
+func checkUniqueHosts(p *problems, hosts []string) {
+	first := map[string]int{}
+	for i, h := range hosts {
+		if h == "" {
 			continue
 		}
-		key := registryKey(hosts[i].Host)
+		path := index("hosts", i)
+		key := registryKey(h)
 		if j, dup := first[key]; dup {
-			other := any(hosts[j].Host)
+			other := any(hosts[j])
 			if p.substituted(field(index("hosts", j), "host")) {
 				other = "…"
 			}
-			p.add(field(path, "host"), "%q is the same registry as hosts[%d] (%q), list each registry once",
-				hosts[i].Host, j, other)
+			p.add(field(path, "host"), "%q is the same registry as hosts[%d] (%q), list each registry once", h, j, other)
 			continue
 		}
 		first[key] = i

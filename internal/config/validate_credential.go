@@ -69,6 +69,11 @@ func validateCredential(p *problems, path string, c *v1beta1.Credential) {
 		p.add(field(path, "provider"), "unknown provider %q, expected one of %s",
 			c.Provider, safe(strings.Join(credentialProviders, ", ")))
 	}
+	if c.Envelope != "" {
+		if err := checkEnvelope(c.Envelope); err != nil {
+			p.add(field(path, "envelope"), "%v", err)
+		}
+	}
 	if one {
 		validateClaims(p, path, c)
 	}

@@ -40,7 +40,7 @@ func fromActions(ctx context.Context, req tokenRequest) (token, error) {
 	if u.RawQuery != "" {
 		u.RawQuery += "&"
 	}
-	u.RawQuery += url.Values{"audience": {req.aud}}.Encode()
+	u.RawQuery += url.Values{"audience": req.audiences}.Encode()
 
 	httpReq, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {

@@ -109,7 +109,7 @@ func TestAWSEnvelope(t *testing.T) {
 		t.Errorf("not signed for sts in eu-central-1")
 	}
 
-	status, body := replay(t, p.STS, p.Aud)
+	status, body := replay(t, p.STS, p.Aud.(string))
 	if status != http.StatusOK {
 		t.Fatalf("replay: %d %s", status, body)
 	}

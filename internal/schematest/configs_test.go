@@ -73,7 +73,7 @@ func TestRepositoryConfigsValidate(t *testing.T) {
 }
 
 func mustLoad(name string) bool {
-	for _, prefix := range []string{"examples/", "README.md"} {
+	for _, prefix := range []string{"examples/", "README.md", "docs/"} {
 		if strings.HasPrefix(name, prefix) {
 			return true
 		}
