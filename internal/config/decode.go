@@ -44,7 +44,7 @@ func decodeRoot(root *yaml.Node, subs substitutions) (*v1beta1.Config, positions
 		return nil, positions{}, err
 	}
 	cfg := &v1beta1.Config{}
-	at, err := decodeInto(root, subs, cfg)
+	at, err := decodeInto(root, subs, cfg, nil)
 	return cfg, at, err
 }
 
@@ -57,14 +57,14 @@ func decodeAny(root *yaml.Node, subs substitutions) (*Config, error) {
 	}
 	if v := lookup(root, "apiVersion"); v != nil && v.Value == v1beta1.GroupVersion {
 		cfg := &v1beta1.Config{}
-		at, err := decodeInto(root, subs, cfg)
+		at, err := decodeInto(root, subs, cfg, nil)
 		if err != nil {
 			return nil, err
 		}
 		return validateV1beta1(cfg, at)
 	}
 	cfg := &v1beta2.Config{}
-	at, err := decodeInto(root, subs, cfg)
+	at, err := decodeInto(root, subs, cfg, v1beta1Renames)
 	if err != nil {
 		return nil, err
 	}
@@ -73,8 +73,8 @@ func decodeAny(root *yaml.Node, subs substitutions) (*Config, error) {
 
 // decodeInto decodes a config's top-level mapping into dst, a pointer to
 // one version's Config.
-func decodeInto(root *yaml.Node, subs substitutions, dst any) (positions, error) {
-	d := &decoder{subs: subs}
+func decodeInto(root *yaml.Node, subs substitutions, dst any, renamed map[reflect.Type]map[string]string) (positions, error) {
+	d := &decoder{subs: subs, renamed: renamed}
 	d.problems.positions = positions{lines: map[string]int{}, subst: map[string]*substitution{}}
 	d.decode(root, reflect.ValueOf(dst).Elem(), "")
 	if d.exhausted != nil {
@@ -84,6 +84,19 @@ func decodeInto(root *yaml.Node, subs substitutions, dst any) (positions, error)
 		return positions{}, err
 	}
 	return d.problems.positions, nil
+}
+
+// v1beta1Renames are the v1beta1 fields a v1beta2 config may still carry
+// by habit, with what to write instead.
+var v1beta1Renames = map[reflect.Type]map[string]string{
+	reflect.TypeFor[v1beta2.Host](): {"username": "a v1beta1 field: in v1beta2 it is credential.username"},
+	reflect.TypeFor[v1beta2.Credential](): {
+		"aud": "a v1beta1 field: write audiences, a list",
+		"iss": "a v1beta1 field: write issuer",
+		"sub": "a v1beta1 field: write subject",
+		"exp": "a v1beta1 field: write expiration",
+	},
+	reflect.TypeFor[v1beta2.SPIFFEServer](): {"authorizeAny": "removed in v1beta2: name the trustDomain, or a serverID ending in / for a path prefix"},
 }
 
 // Parse decodes, validates and converts a config's bytes, of either

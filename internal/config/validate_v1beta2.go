@@ -211,8 +211,9 @@ func validateServerAuthV1beta2(p *problems, path string, s *v1beta2.ServerAuth) 
 	case "":
 		if s.SPIFFE != nil {
 			p.add(field(path, "provider"), "required with spiffe: set it to %s", safe(v1beta2.TLSProviderSPIFFE))
+		} else {
+			p.exactlyOne(path, []string{"fromPath", "value"}, s.FromPath != "", s.Value != "")
 		}
-		p.exactlyOne(path, []string{"fromPath", "value"}, s.FromPath != "", s.Value != "")
 	case v1beta2.TLSProviderSPIFFE:
 		if s.SPIFFE == nil {
 			p.add(field(path, "spiffe"), "required with provider %s", safe(v1beta2.TLSProviderSPIFFE))
