@@ -190,3 +190,23 @@ func TestParseJWTExpiry(t *testing.T) {
 		})
 	}
 }
+
+// TestActionsAudiences: several audiences go as one audience parameter
+// each, and the ID token carries them all.
+func TestActionsAudiences(t *testing.T) {
+	fake := fakecloud.NewActions(t)
+	fake.Setenv(t)
+	h := config.Host{Host: "ghcr.io", Credential: &config.Source{Provider: config.SourceGitHub, Audiences: []string{"a.example", "b.example"}}}
+	cred, err := Resolve(context.Background(), t.TempDir(), h, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fake.Audiences(); len(got) != 2 || got[0] != "a.example" || got[1] != "b.example" {
+		t.Errorf("the endpoint saw audiences %q, want both", got)
+	}
+	for _, aud := range []string{"a.example", "b.example"} {
+		if _, err := fake.Verify(cred.Token, aud); err != nil {
+			t.Errorf("the token does not verify for %s: %v", aud, err)
+		}
+	}
+}
