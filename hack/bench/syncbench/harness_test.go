@@ -55,10 +55,7 @@ func TestFluxMirrorConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Decode(raw)
-	if err == nil {
-		err = config.Validate(cfg)
-	}
+	cfg, err := config.Parse(raw)
 	if err != nil {
 		t.Fatalf("config rejected: %v\n%s", err, raw)
 	}
