@@ -83,12 +83,17 @@ func mustLoad(name string) bool {
 
 // load runs the real loader on c, with every variable set to "1".
 func load(c foundConfig) error {
+	_, err := loadModel(c)
+	return err
+}
+
+// loadModel is load that returns the loaded config.
+func loadModel(c foundConfig) (*config.Loaded, error) {
 	opts := config.Options{Path: c.path, LookupEnv: func(string) (string, bool) { return "1", true }}
 	if c.path == "" {
 		opts.Path, opts.Stdin = config.Stdin, bytes.NewReader(c.doc)
 	}
-	_, err := config.Load(opts)
-	return err
+	return config.Load(opts)
 }
 
 // findConfigs walks the repository for config documents.
