@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"strings"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/credential"
 	"github.com/fluxcd/flux-mirror/internal/dockerconfig"
 	"github.com/fluxcd/flux-mirror/internal/kube"

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/fluxcd/flux-mirror/api/v1beta2"
+	"github.com/fluxcd/flux-mirror/internal/cloudhost"
 )
 
 // CurrentVersion is the config version to write today.
@@ -32,9 +33,9 @@ const DefaultJWTLifetime = 60 * time.Second
 // minted from the ambient cloud identity. An empty Provider is a generic
 // host (its Credential and TLS apply).
 const (
-	ProviderECR = "ecr"
-	ProviderACR = "acr"
-	ProviderGAR = "gar"
+	ProviderECR = cloudhost.ECR
+	ProviderACR = cloudhost.ACR
+	ProviderGAR = cloudhost.GAR
 )
 
 // Token providers of a credential Source.

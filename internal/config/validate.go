@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fluxcd/flux-mirror/api/v1beta1"
+	"github.com/fluxcd/flux-mirror/internal/cloudhost"
 )
 
 // Validate checks every rule of a decoded v1beta1 config and reports all
@@ -103,9 +104,8 @@ func checkUniqueHosts(p *problems, hosts []string) {
 // registryKey is the identity of a host for uniqueness: Docker Hub answers
 // to more than one name.
 func registryKey(host string) string {
-	switch host {
-	case "docker.io", "index.docker.io":
-		return "index.docker.io"
+	if cloudhost.IsDockerHub(host) {
+		return cloudhost.DockerHub
 	}
 	return host
 }

@@ -3,12 +3,12 @@ package credential
 import (
 	"context"
 	"encoding/base64"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/fakecloud"
 )
 

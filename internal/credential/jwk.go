@@ -3,8 +3,8 @@ package credential
 import (
 	"context"
 	"fmt"
-	"github.com/fluxcd/flux-mirror/internal/config"
 
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/jwk"
 )
 

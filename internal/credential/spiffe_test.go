@@ -2,7 +2,6 @@ package credential
 
 import (
 	"context"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/spiffe/go-spiffe/v2/svid/jwtsvid"
 
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/fakecloud"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
