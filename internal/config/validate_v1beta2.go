@@ -110,7 +110,7 @@ func validateCredentialV1beta2(p *problems, path string, c *v1beta2.Credential) 
 		p.add(field(path, "type"), "unknown type %q, expected %s", c.Type, safe(v1beta2.CredentialTypeJWT))
 	}
 	set := []bool{c.Value != nil, c.FromPath != "", c.JWKPath != "", c.JWKValue != nil, c.Provider != ""}
-	one := p.exactlyOne(path, credentialSources, set...)
+	one := p.exactlyOne(path, SourceFields, set...)
 	if c.Value != nil && *c.Value == "" {
 		addEmpty(p, field(path, "value"))
 	}
@@ -142,7 +142,7 @@ func validateCredentialV1beta2(p *problems, path string, c *v1beta2.Credential) 
 		}
 	}
 	if one {
-		source := credentialSources[slices.Index(set, true)]
+		source := SourceFields[slices.Index(set, true)]
 		validateClaimsV1beta2(p, path, source, c)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -255,7 +256,7 @@ func (r resolver) tokenSource(c *config.Source) (tokenSource, error) {
 		}
 		return src, nil
 	}
-	return nil, errors.New("credential sets no source; want one of value, fromPath, jwkPath, jwkValue, provider")
+	return nil, fmt.Errorf("credential sets no source; want one of %s", strings.Join(config.SourceFields, ", "))
 }
 
 // resolvable tells whether a host has anything to resolve.
