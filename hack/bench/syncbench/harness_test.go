@@ -43,7 +43,7 @@ func TestCountTraffic(t *testing.T) {
 func TestFluxMirrorConfigLoads(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	argv, err := fluxMirrorTool("flux-mirror").argv("127.0.0.1:5000", "127.0.0.1:5001", dir, workloadRepos, workloadTags)
+	argv, err := fluxMirrorTool("flux-mirror", false).argv("127.0.0.1:5000", "127.0.0.1:5001", dir, workloadRepos, workloadTags)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ func printSync(out io.Writer, w *workload, fm *toolRun, runs, bigs []*toolRun) {
 	tags := entries * len(workloadTags)
 	fmt.Fprintf(out, "sync: %d repositories x %d tags, 2-platform indexes, %d distinct blobs of %.1f MiB, between two registries on loopback\n",
 		entries, len(workloadTags), len(w.blobs), mibs(distinct))
-	fmt.Fprintf(out, "versions: %s\n", versions(*fmBin))
+	fmt.Fprintf(out, "versions: %s\n", versions(*fmBin, "crane", "skopeo", "regsync"))
 	fastCold, fastWarm := fastestPeers(runs, fm)
 
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -73,6 +73,23 @@ func printWarm(tw io.Writer, runs []*toolRun, fastest time.Duration, tags int) {
 	}
 }
 
+// timedRows writes a row per run that has samples: median wall, range,
+// CPU and peak, the ratio to ref, then cells. A failed run says so.
+func timedRows(tw io.Writer, runs []*toolRun, samples func(*toolRun) []testenv.Sample, ref time.Duration, cells func(*toolRun) []string) {
+	for _, r := range runs {
+		switch s := samples(r); {
+		case r.err != nil:
+			row(tw, r.tool.name, failure(r.err))
+		case len(s) > 0:
+			m := testenv.Median(s)
+			row(tw, r.tool.name, append([]string{secs(m.Wall), spread(s), secs(m.CPU), peak(m), ratio(m.Wall, ref)}, cells(r)...)...)
+		}
+	}
+}
+
+func cold(r *toolRun) []testenv.Sample { return r.cold }
+func warm(r *toolRun) []testenv.Sample { return r.warm }
+
 // row writes one table row: the label left-aligned (padded to one width),
 // the cells right-aligned. A single cell is a note or an error and is left
 // out of the alignment.
@@ -99,7 +116,7 @@ func printTargets(out io.Writer, fm *toolRun, runs, bigs []*toolRun, w *workload
 	entries, tags := len(workloadRepos), len(workloadRepos)*len(workloadTags)
 	fmt.Fprintln(out, "flux-mirror sync against issue 8's targets:")
 	if fm.note != "" || len(fm.cold) == 0 || fm.err != nil {
-		fmt.Fprintf(out, "  not measured: %s\n", firstNonEmpty(fm.note, fmt.Sprint(fm.err)))
+		fmt.Fprintf(out, "  %s\n", firstNonEmpty(fm.note, failure(fm.err)))
 		return
 	}
 	cold, warm := fastestPeers(runs, fm)
@@ -132,10 +149,11 @@ type fastest struct {
 	wall time.Duration
 }
 
-// fastestPeers returns the fastest peer, cold and warm.
+// fastestPeers returns the fastest peer, cold and warm (flux-mirror's
+// runs are not peers).
 func fastestPeers(runs []*toolRun, fm *toolRun) (cold, warm fastest) {
 	for _, r := range runs {
-		if r == fm || r.err != nil {
+		if r == fm || strings.HasPrefix(r.tool.name, "flux-mirror") || r.err != nil {
 			continue
 		}
 		if c := testenv.Median(r.cold).Wall; cold.name == "" || c < cold.wall {
