@@ -285,6 +285,7 @@ type traffic struct {
 	// indexes and archives are a chart repository's index.yaml and .tgz
 	// downloads.
 	indexes, archives int
+	manifestPuts      int // manifests written
 	// uploads are the digests of committed blob uploads: each sent the
 	// whole blob.
 	uploads []string
@@ -297,6 +298,7 @@ func countTraffic(reqs []testenv.AccessLine) traffic {
 		manifests: testenv.CountRequests(reqs, "", `/manifests/`, 0),
 		tagLists:  testenv.CountRequests(reqs, "", `/tags/list`, 0),
 	}
+	t.manifestPuts = testenv.CountRequests(reqs, "PUT", `/manifests/`, 201)
 	t.indexes = testenv.CountRequests(reqs, "GET", `/index\.yaml$`, 200)
 	t.archives = testenv.CountRequests(reqs, "GET", `\.tgz$`, 200)
 	t.other = len(reqs) - t.blobs - t.manifests - t.tagLists - t.indexes - t.archives // /v2/ pings, the catalog
