@@ -259,7 +259,7 @@ func printReferrers(out io.Writer, w *signed, fm *toolRun, runs []*toolRun) {
 		timedRows(tw, runs, warm, refWall(warm), func(r *toolRun) []string {
 			return []string{without(r, warm), fmt.Sprint(r.warmDst.blobs), fmt.Sprintf("%.2f", per(r.warmDst.manifests, tags)),
 				fmt.Sprint(r.warmDst.tagLists), fmt.Sprint(r.warmSrc.blobs), fmt.Sprintf("%.2f", per(r.warmSrc.manifests, tags)),
-				fmt.Sprint(r.warmSrc.tagLists), fmt.Sprint(r.warmDst.other+r.warmSrc.other)}
+				fmt.Sprint(r.warmSrc.tagLists), fmt.Sprint(r.warmDst.other + r.warmSrc.other)}
 		})
 	}
 	_ = tw.Flush()
