@@ -229,12 +229,10 @@ func printCharts(out io.Writer, repo *chartRepo, fm *toolRun, runs []*toolRun) {
 		len(repo.versions), mibs(repo.bytes))
 	fmt.Fprintf(out, "versions: %s\n", versions(*fmBin, "helm", "nginx"))
 	fastCold, fastWarm := fastestPeers(runs, fm)
+	printNote(out, fm)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	row(tw, fmt.Sprintf("cold (median of %d, fresh destination)", *coldN), "wall", "range", "cpu", "peak", "vs fastest peer",
 		"src index", "src archives", "uploads", "uploaded")
-	if fm.note != "" {
-		row(tw, fm.tool.name, fm.note)
-	}
 	timedRows(tw, runs, cold, fastCold.wall, func(r *toolRun) []string {
 		return []string{fmt.Sprint(r.coldSrc.indexes), fmt.Sprint(r.coldSrc.archives), fmt.Sprint(len(r.coldDst.uploads)),
 			fmt.Sprintf("%.1f MiB", mibs(r.uploaded))}
@@ -248,6 +246,7 @@ func printCharts(out io.Writer, repo *chartRepo, fm *toolRun, runs []*toolRun) {
 		})
 	}
 	_ = tw.Flush()
+	printFailures(out, runs)
 	fmt.Fprintln(out, "helm has no \"skip if present\": the first loop pulls and pushes every version again on a re-run; the second is the cheapest check helm itself offers, "+
 		"`helm show chart oci://<dst>/charts/<name> --version V` per version (it reads the chart from the registry: dst blob), pulling and pushing only the versions it cannot show. "+
 		"src archives: .tgz downloads from the chart repository; uploads: committed blob uploads at the destination")

@@ -1,9 +1,12 @@
 package syncbench
 
 import (
+	"errors"
 	"os"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/config"
@@ -109,4 +112,42 @@ func loadToolConfig(t *testing.T, tool syncTool, src string, repos []string) (*v
 		t.Fatalf("config rejected: %v\n%s", err, raw)
 	}
 	return cfg, raw
+}
+
+// The ratios the targets lines print, from made-up samples: flux-mirror
+// against the named peer and against its own run without referrers; a
+// failed run is said below the table, not inside it.
+func TestPrintTargets(t *testing.T) {
+	t.Parallel()
+	sample := func(ms int) []testenv.Sample { return []testenv.Sample{{Wall: time.Duration(ms) * time.Millisecond}} }
+	fm := &toolRun{tool: fluxMirrorTool("fm", true), cold: sample(2000), warm: sample(100)}
+	plain := &toolRun{tool: syncTool{name: "flux-mirror sync (no referrers)"}, cold: sample(1000), warm: sample(50)}
+	oras := &toolRun{tool: syncTool{name: orasRecursive}, cold: sample(4000), warm: sample(150)}
+	broken := &toolRun{tool: syncTool{name: "regsync once (referrers, digestTags)"}, err: errors.New("copied\nnothing")}
+	var out strings.Builder
+	printReferrers(&out, &signed{workload: &workload{}}, fm, []*toolRun{fm, plain, oras, broken})
+	for _, want := range []string{
+		"cold wall <= 0.8x " + orasRecursive + ": 0.50x, met",
+		"warm wall <= 0.5x " + orasRecursive + ": 0.67x, NOT met",
+		"includeReferrers costs 2.00x cold and 2.00x warm",
+		"regsync once (referrers, digestTags): failed: copied nothing",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in\n%s", want, out.String())
+		}
+	}
+
+	out.Reset()
+	fm = &toolRun{tool: fluxMirrorChartsTool("fm"), cold: sample(1000), warm: sample(100)}
+	loop := &toolRun{tool: syncTool{name: "helm loop"}, cold: sample(4000), warm: sample(3000)}
+	check := &toolRun{tool: syncTool{name: "helm check"}, cold: sample(5000), warm: sample(1000)}
+	printCharts(&out, &chartRepo{}, fm, []*toolRun{fm, loop, check})
+	for _, want := range []string{
+		"cold wall <= 0.8x helm loop: 0.25x, met",
+		"warm wall <= 0.5x helm check: 0.10x, met",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in\n%s", want, out.String())
+		}
+	}
 }

@@ -242,12 +242,10 @@ func printReferrers(out io.Writer, w *signed, fm *toolRun, runs []*toolRun) {
 		}
 		return ratio(testenv.Median(s(r)).Wall, testenv.Median(s(o)).Wall)
 	}
+	printNote(out, fm)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	row(tw, fmt.Sprintf("cold (median of %d, fresh destination)", *coldN), "wall", "range", "cpu", "peak", "vs oras cp -r",
 		"vs without referrers", "uploads", "uploaded", "mounts", "dst manifest PUTs")
-	if fm.note != "" {
-		row(tw, fm.tool.name, fm.note)
-	}
 	timedRows(tw, runs, cold, refWall(cold), func(r *toolRun) []string {
 		return []string{without(r, cold), fmt.Sprint(len(r.coldDst.uploads)), fmt.Sprintf("%.1f MiB", mibs(r.uploaded)),
 			fmt.Sprint(r.coldDst.mounts), fmt.Sprint(r.coldDst.manifestPuts)}
@@ -263,6 +261,7 @@ func printReferrers(out io.Writer, w *signed, fm *toolRun, runs []*toolRun) {
 		})
 	}
 	_ = tw.Flush()
+	printFailures(out, runs)
 	fmt.Fprintln(out, "vs without referrers: the same tool on the same source copying the tags alone (what includeReferrers costs); "+
 		"oras cp -r does not follow cosign's .sig tags, so its run copies each with one more oras cp; manifest requests per tag count the referrers' too")
 	fmt.Fprintln(out, "flux-mirror sync (includeReferrers) against issue 10's referrers targets:")
