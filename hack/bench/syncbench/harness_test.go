@@ -139,12 +139,13 @@ func TestPrintTargets(t *testing.T) {
 
 	out.Reset()
 	fm = &toolRun{tool: fluxMirrorChartsTool("fm"), cold: sample(1000), warm: sample(100)}
-	loop := &toolRun{tool: syncTool{name: "helm loop"}, cold: sample(4000), warm: sample(3000)}
+	loop := &toolRun{tool: syncTool{name: issueLoop}, cold: sample(4000), warm: sample(3000)}
 	check := &toolRun{tool: syncTool{name: "helm check"}, cold: sample(5000), warm: sample(1000)}
 	printCharts(&out, &chartRepo{}, fm, []*toolRun{fm, loop, check})
 	for _, want := range []string{
-		"cold wall <= 0.8x helm loop: 0.25x, met",
+		"cold wall <= 0.8x " + issueLoop + ": 0.25x, met",
 		"warm wall <= 0.5x helm check: 0.10x, met",
+		"against the issue's loop (" + issueLoop + "): 0.25x cold, 0.03x warm",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("no %q in\n%s", want, out.String())
