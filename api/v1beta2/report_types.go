@@ -1,8 +1,9 @@
-// Package v1beta2 holds the wire types of the report `flux-mirror sync`
-// prints with -o json|yaml and writes with --report:
-// mirror.plugin.fluxcd.io/v1beta2, kind Report.
+// Package v1beta2 holds the wire types of mirror.plugin.fluxcd.io/v1beta2:
+// the config file (kind Config, config_types.go) and the report `flux-mirror
+// sync` prints with -o json|yaml and writes with --report (kind Report).
 //
-// The types carry no behaviour. Their JSON Schema, report.schema.json, ships
+// The types carry no behaviour; loading and validation live in
+// internal/config. Their JSON Schema, report.schema.json, ships
 // in this package as ReportSchema; a test holds it equal to the types, so a
 // field added here without the schema (or the reverse) fails the build's
 // tests.
@@ -11,7 +12,8 @@ package v1beta2
 import _ "embed"
 
 const (
-	// GroupVersion is the apiVersion of every Report.
+	// GroupVersion is the apiVersion of every Report and of a v1beta2
+	// config.
 	GroupVersion = "mirror.plugin.fluxcd.io/v1beta2"
 	// KindReport is the kind of a Report.
 	KindReport = "Report"
@@ -156,13 +158,18 @@ type TagResult struct {
 }
 
 // ReferrerResult is the outcome of one referrer (signature, SBOM, ...) of a
-// tag's digest.
+// tag's digest: an OCI referrer, or one of cosign's tags next to the
+// digest (sha256-<hex>.sig, .att, .sbom), which Tag names.
 type ReferrerResult struct {
-	// Digest is the referrer manifest's digest.
-	Digest string `json:"digest"`
-	// ArtifactType is the referrer's artifact type (or its config media
-	// type when the manifest has none).
+	// Digest is the referrer manifest's digest at the source. Empty only
+	// for a cosign tag that could not be read.
+	Digest string `json:"digest,omitempty"`
+	// ArtifactType is the OCI referrer's artifact type (or its config
+	// media type when the manifest has none); empty for a cosign tag.
 	ArtifactType string `json:"artifactType"`
+	// Tag is the cosign tag the row is about; empty for an OCI referrer,
+	// which is found and copied by digest.
+	Tag string `json:"tag,omitempty"`
 	// Status is one of the Status constants.
 	Status string `json:"status"`
 	// Reason says why the referrer was skipped; only with StatusSkipped.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/credential"
 	"github.com/fluxcd/flux-mirror/internal/dockerconfig"
@@ -44,7 +43,7 @@ func (s *hostSelection) validate(timeout time.Duration) error {
 // loadHosts loads the config and picks the selected hosts that carry a
 // credential. target names what is left alone when none does. It returns
 // the directory relative paths are confined to, and the hosts.
-func (o *rootOptions) loadHosts(ctx context.Context, s hostSelection, target string) (string, []v1beta1.Host, error) {
+func (o *rootOptions) loadHosts(ctx context.Context, s hostSelection, target string) (string, []config.Host, error) {
 	loaded, err := o.loadConfig(ctx, s.configPath)
 	if err != nil {
 		return "", nil, err
@@ -88,21 +87,19 @@ func (o *rootOptions) loadConfig(ctx context.Context, path string) (*config.Load
 
 // warnLongLifetimes warns about JWTs signed to live longer than a day: a
 // leaked one works that long, and a CronJob re-mints far more often.
-func (o *rootOptions) warnLongLifetimes(hosts []v1beta1.Host) {
+func (o *rootOptions) warnLongLifetimes(hosts []config.Host) {
 	for _, h := range hosts {
-		if h.Credential == nil || h.Credential.Exp == "" {
+		if h.Credential == nil || h.Credential.Expiration <= config.LongJWTLifetime {
 			continue
 		}
-		if d, err := time.ParseDuration(h.Credential.Exp); err == nil && d > config.LongJWTLifetime {
-			o.log().Warningf("%s: credential.exp %s signs JWTs valid for more than %s, and a leaked one works that long; "+
-				"mint short-lived tokens and run flux-mirror more often instead", h.Host, h.Credential.Exp, config.LongJWTLifetime)
-		}
+		o.log().Warningf("%s: a credential lifetime (exp, or expiration in v1beta2) of %s signs JWTs valid for more than %s, and a leaked one works that long; "+
+			"mint short-lived tokens and run flux-mirror more often instead", h.Host, h.Credential.Expiration, config.LongJWTLifetime)
 	}
 }
 
 // resolve mints every host's credential concurrently under one --timeout
 // deadline.
-func (o *rootOptions) resolve(ctx context.Context, root string, hosts []v1beta1.Host) ([]credential.Credential, error) {
+func (o *rootOptions) resolve(ctx context.Context, root string, hosts []config.Host) ([]credential.Credential, error) {
 	l := o.log()
 	l.Actionf("minting credentials for %d %s", len(hosts), plural(len(hosts), "host", "hosts"))
 	rctx, cancel := context.WithTimeout(ctx, o.timeout)
@@ -123,7 +120,7 @@ func (o *rootOptions) resolve(ctx context.Context, root string, hosts []v1beta1.
 // selectHosts picks the hosts named by --host (all when none), reports the
 // ones that carry nothing for a Docker config, and refuses an empty result,
 // saying that target is left as it is.
-func selectHosts(all []v1beta1.Host, names []string, target string, skipped func(string, ...any)) ([]v1beta1.Host, error) {
+func selectHosts(all []config.Host, names []string, target string, skipped func(string, ...any)) ([]config.Host, error) {
 	chosen := all
 	if len(names) > 0 {
 		chosen = nil
@@ -141,7 +138,7 @@ func selectHosts(all []v1beta1.Host, names []string, target string, skipped func
 			chosen = append(chosen, all[i])
 		}
 	}
-	var out []v1beta1.Host
+	var out []config.Host
 	for _, h := range chosen {
 		if h.Credential == nil && h.Provider == "" {
 			skipped("skipping %s: no credential or provider (its tls and maxChunkSize settings are for sync)", h.Host)
@@ -155,7 +152,7 @@ func selectHosts(all []v1beta1.Host, names []string, target string, skipped func
 	return out, nil
 }
 
-func indexOfHost(hosts []v1beta1.Host, key string) int {
+func indexOfHost(hosts []config.Host, key string) int {
 	for i, h := range hosts {
 		if dockerconfig.Key(h.Host) == key {
 			return i
@@ -164,7 +161,7 @@ func indexOfHost(hosts []v1beta1.Host, key string) int {
 	return -1
 }
 
-func hostList(hosts []v1beta1.Host) string {
+func hostList(hosts []config.Host) string {
 	if len(hosts) == 0 {
 		return "it has none"
 	}

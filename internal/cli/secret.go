@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"strings"
 	"time"
 
@@ -12,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/credential"
 	"github.com/fluxcd/flux-mirror/internal/dockerconfig"
 	"github.com/fluxcd/flux-mirror/internal/kube"
@@ -161,7 +161,7 @@ func (o *secretOptions) run(ctx context.Context) error {
 // namespaces are known (listed, when a selector or -A asks for it) before
 // anything is minted, and the credentials are minted and rendered once
 // for all of them.
-func (o *secretOptions) runMany(ctx context.Context, root string, hosts []v1beta1.Host) error {
+func (o *secretOptions) runMany(ctx context.Context, root string, hosts []config.Host) error {
 	cfg, err := o.kube.RESTConfig()
 	if err != nil {
 		return err
@@ -197,7 +197,7 @@ type minted struct {
 // mint resolves the hosts' credentials and renders the Secret for
 // namespace, refusing one over Kubernetes' size limit, and warns about
 // credentials pullers will not use or will find expired.
-func (o *secretOptions) mint(ctx context.Context, root string, hosts []v1beta1.Host, namespace string) (minted, *corev1.Secret, error) {
+func (o *secretOptions) mint(ctx context.Context, root string, hosts []config.Host, namespace string) (minted, *corev1.Secret, error) {
 	creds, err := o.resolve(ctx, root, hosts)
 	if err != nil {
 		return minted{}, nil, err

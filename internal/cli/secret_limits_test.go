@@ -127,7 +127,7 @@ func TestSecretLifetimes(t *testing.T) {
 		t.Fatal(r.stderr)
 	}
 	wantLines(t, r.stderr,
-		"⚠️ days.example.com: credential.exp 48h signs JWTs valid for more than 24h0m0s",
+		"⚠️ days.example.com: a credential lifetime (exp, or expiration in v1beta2) of 48h0m0s signs JWTs valid for more than 24h0m0s",
 		"⚠️ minute.example.com: the credential expires at ",
 	)
 	if strings.Contains(r.stderr, "⚠️ days.example.com: the credential expires") {

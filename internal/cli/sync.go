@@ -2,15 +2,14 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"slices"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/spf13/cobra"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/mirror"
 	"github.com/fluxcd/flux-mirror/internal/registry"
 	"github.com/fluxcd/flux-mirror/internal/selector"
@@ -42,10 +41,13 @@ func newSyncCommand(root *rootOptions) *cobra.Command {
 	o := &syncOptions{rootOptions: root, now: time.Now}
 	cmd := &cobra.Command{
 		Use:   "sync [CONFIG|-]",
-		Short: "Mirror the config's OCI artifacts into the registries it names",
+		Short: "Mirror the config's OCI artifacts and Helm charts into the registries it names",
 		Long: `Copy the selected tags of every artifacts entry of the config from its source
 repository to its destination repository, byte for byte (whole multi-platform
-indexes, digests preserved), the tag written last.
+indexes, digests preserved), the tag written last. Then push the selected
+versions of every charts entry from its HTTP chart repository to its oci://
+destination as Helm OCI artifacts; the chart repositories' credentials and TLS
+settings come from Helm's repositories file ($HELM_REPOSITORY_CONFIG).
 
 A tag the destination already has with the same digest is skipped; one it has
 with another digest is reported as drifted and left alone unless the entry
@@ -120,6 +122,11 @@ func (o *syncOptions) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	charts, err := o.chartEntries(cfg.Charts)
+	if err != nil {
+		return err
+	}
+	entries = append(entries, charts...)
 	o.log().Debugf("sync %s: %d %s, %d %s; concurrency %d, retries %d, timeout %s per job",
 		loaded.Path, len(cfg.Artifacts), plural(len(cfg.Artifacts), "artifact", "artifacts"),
 		len(cfg.Charts), plural(len(cfg.Charts), "chart", "charts"), o.concurrency, o.retries, o.timeout)
@@ -132,7 +139,7 @@ func (o *syncOptions) run(ctx context.Context) error {
 		return err
 	}
 	defer regs.Close()
-	p := newSyncProgress(o, len(entries)) // charts entries are not run yet
+	p := newSyncProgress(o, len(entries))
 	m, err := mirror.New(mirror.Options{
 		Remote: []remote.Option{
 			remote.WithAuthFromKeychain(regs.Keychain()),
@@ -150,29 +157,19 @@ func (o *syncOptions) run(ctx context.Context) error {
 	start := o.now()
 	results := m.Run(ctx, entries)
 	p.stop()
-	if ctx.Err() == nil {
-		for _, c := range chartResults(cfg.Charts) {
-			if o.output == "text" {
-				printEntry(o.streams.Out, &c)
-			}
-			results = append(results, c)
-		}
-	}
 	return o.finish(ctx, results, o.now().Sub(start), start)
 }
 
 // entries turns the config's artifacts into the engine's entries.
-func (o *syncOptions) entries(artifacts []v1beta1.Artifact) ([]mirror.Entry, error) {
+func (o *syncOptions) entries(artifacts []config.Artifact) ([]mirror.Entry, error) {
 	out := make([]mirror.Entry, 0, len(artifacts))
 	for i, a := range artifacts {
-		e := mirror.Entry{Source: a.Source, Destination: a.Destination, Overwrite: a.Overwrite || o.overwrite}
+		e := mirror.Entry{Source: a.Source, Destination: a.Destination, Overwrite: a.Overwrite || o.overwrite,
+			IncludeReferrers: a.IncludeReferrers}
 		if a.Verify != nil {
 			// An entry that asks for verification must never be copied
 			// unverified: fail its plan until verification exists.
 			e.Refuse = fmt.Errorf("artifacts[%d].verify: signature verification is not supported yet, so nothing is copied: remove verify to mirror without checking signatures", i)
-		}
-		if a.IncludeReferrers {
-			o.log().Warningf("artifacts[%d].includeReferrers: referrers (signatures, SBOMs) are not copied yet; only the selected tags are mirrored", i)
 		}
 		if a.Selector != nil {
 			s, err := selector.Compile(selectorSpec(a.Selector))
@@ -188,7 +185,7 @@ func (o *syncOptions) entries(artifacts []v1beta1.Artifact) ([]mirror.Entry, err
 
 // selectorSpec is the config's selector in the selector package's terms;
 // limit defaults to 1.
-func selectorSpec(s *v1beta1.Selector) selector.Spec {
+func selectorSpec(s *config.Selector) selector.Spec {
 	spec := selector.Spec{Semver: s.Semver, SortBy: s.SortBy, Limit: selector.DefaultLimit}
 	if s.Regex != nil {
 		spec.Pattern, spec.Extract = s.Regex.Pattern, s.Regex.Extract
@@ -197,18 +194,4 @@ func selectorSpec(s *v1beta1.Selector) selector.Spec {
 		spec.Limit = int(*s.Limit)
 	}
 	return spec
-}
-
-// chartResults reports every charts entry as a failed plan: mirroring Helm
-// charts from HTTP repositories comes in a later release, and saying so
-// per entry keeps the artifacts' results and makes the exit status 1.
-func chartResults(charts []v1beta1.Chart) []mirror.EntryResult {
-	out := make([]mirror.EntryResult, 0, len(charts))
-	for _, c := range charts {
-		out = append(out, mirror.EntryResult{
-			Source: c.Source + "/" + c.Name, Destination: c.Destination,
-			Err: errors.New("charts are not mirrored yet: remove the charts entry or mirror it with helm push"),
-		})
-	}
-	return out
 }

@@ -76,8 +76,34 @@ func printEntry(w io.Writer, r *mirror.EntryResult) {
 		} else {
 			fmt.Fprintf(w, "✔ %s:%s (%s)\n", r.Source, t.Tag, t.Status)
 		}
-		fmt.Fprintf(w, "  → %s:%s\n", r.Destination, t.Tag)
+		tag := t.Tag
+		if t.DestinationTag != "" {
+			tag = t.DestinationTag
+		}
+		fmt.Fprintf(w, "  → %s:%s\n", r.Destination, tag)
+		for _, ref := range t.Referrers {
+			fmt.Fprintln(w, referrerLine(ref))
+		}
 	}
+}
+
+// referrerLine is the text line of one referrer under its tag: an OCI
+// referrer by digest and artifact type, a cosign tag by name.
+func referrerLine(r mirror.ReferrerResult) string {
+	what := "referrer " + r.Digest
+	if r.ArtifactType != "" {
+		what += " (" + r.ArtifactType + ")"
+	}
+	if r.Tag != "" {
+		what = "cosign tag " + r.Tag
+	}
+	switch {
+	case r.Status == mirror.StatusFailed:
+		return fmt.Sprintf("    %s: failed — %s", what, ErrorLine(r.Err))
+	case r.DestinationDigest != "":
+		return fmt.Sprintf("    %s: %s (the destination has %s)", what, r.Status, r.DestinationDigest)
+	}
+	return fmt.Sprintf("    %s: %s", what, r.Status)
 }
 
 // summaryLine is the last line of text output; zero counts are left out.
@@ -112,6 +138,8 @@ func buildReport(results []mirror.EntryResult, elapsed time.Duration, start time
 	}}
 	s := &rep.Report.Summary
 	s.Entries = len(results)
+	// Counts are of tags; a drifted cosign tag still makes the run drift.
+	referrersDrifted := false
 	for _, r := range results {
 		er := v1beta2.EntryResult{Source: r.Source, Destination: r.Destination, Status: v1beta2.EntryCompleted, Tags: []v1beta2.TagResult{}}
 		if r.Err != nil {
@@ -124,6 +152,7 @@ func buildReport(results []mirror.EntryResult, elapsed time.Duration, start time
 				tr.Error = ErrorLine(t.Err)
 			}
 			count(s, t.Status)
+			tr.Referrers, referrersDrifted = referrerRows(t.Referrers, referrersDrifted)
 			er.Tags = append(er.Tags, tr)
 		}
 		rep.Report.Results = append(rep.Report.Results, er)
@@ -131,10 +160,25 @@ func buildReport(results []mirror.EntryResult, elapsed time.Duration, start time
 	switch {
 	case s.Failed > 0 || interrupted:
 		s.ExitCode = 1
-	case s.Drifted > 0:
+	case s.Drifted > 0 || referrersDrifted:
 		s.ExitCode = 2
 	}
 	return rep
+}
+
+// referrerRows are a tag's referrer rows in the report; drifted becomes
+// true when one drifted.
+func referrerRows(refs []mirror.ReferrerResult, drifted bool) ([]v1beta2.ReferrerResult, bool) {
+	var out []v1beta2.ReferrerResult
+	for _, r := range refs {
+		row := v1beta2.ReferrerResult{Digest: r.Digest, ArtifactType: r.ArtifactType, Tag: r.Tag, Status: r.Status, Reason: r.Reason}
+		if r.Err != nil {
+			row.Error = ErrorLine(r.Err)
+		}
+		drifted = drifted || r.Status == mirror.StatusDrifted
+		out = append(out, row)
+	}
+	return out, drifted
 }
 
 func count(s *v1beta2.Summary, status string) {

@@ -54,7 +54,7 @@ func normalize(s string, hosts map[string]string) string {
 
 // TestSyncText runs sync over real registries with one entry per outcome
 // (copied, skipped, drifted, a destination refusing, a source that cannot
-// be listed, a chart) and checks the text output against a golden file,
+// be listed, a chart and a chart the repository lacks) and checks the text output against a golden file,
 // the drift warning and the exit status.
 func TestSyncText(t *testing.T) {
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
@@ -67,10 +67,12 @@ func TestSyncText(t *testing.T) {
 	other := testenv.PushImage(t, dst.Host, "app", "1.0.0", image(t, 4))
 	cfg := syncConfig(t, src.Host+"/app "+dst.Host+"/app 0", src.Host+"/absent "+dst.Host+"/absent 1",
 		src.Host+"/app "+locked.Host+"/app 1")
-	appendFile(t, cfg, "charts:\n- name: podinfo\n  source: https://charts.example.com\n  destination: oci://"+dst.Host+"/charts\n")
+	charts := testenv.StartNginxStatic(t, testenv.MakeChartRepository(t, demoCharts...), testenv.NginxOptions{})
+	appendFile(t, cfg, "charts:\n- name: demo\n  source: http://"+charts.Host+"\n  destination: oci://"+dst.Host+"/charts\n"+
+		"- name: podinfo\n  source: http://"+charts.Host+"\n  destination: oci://"+dst.Host+"/charts\n")
 
 	r := run(t, nil, "sync", cfg, "--retries", "0")
-	hosts := map[string]string{src.Host: "SRC", dst.Host: "DST", locked.Host: "LOCKED"}
+	hosts := map[string]string{src.Host: "SRC", dst.Host: "DST", locked.Host: "LOCKED", charts.Host: "CHARTS"}
 	golden(t, "sync-text.stdout", normalize(r.stdout, hosts))
 	if r.code != 1 {
 		t.Errorf("exit status %d, want 1 (something failed)", r.code)
@@ -300,8 +302,8 @@ func TestSummaryLine(t *testing.T) {
 
 // TestSyncRefusesWhatItCannotHonour: an entry asking for signature
 // verification fails its plan without a request (copying unverified would
-// defeat the point), and includeReferrers is warned about rather than
-// silently ignored; the other entries still run.
+// defeat the point); the other entries still run, one of them with
+// includeReferrers and nothing that refers to its image: no referrer line.
 func TestSyncRefusesWhatItCannotHonour(t *testing.T) {
 	src := testenv.StartSyncRegistry(t)
 	dst := testenv.StartSyncRegistry(t)
@@ -318,11 +320,11 @@ func TestSyncRefusesWhatItCannotHonour(t *testing.T) {
 	if !strings.Contains(r.stdout, "✗ "+src.Host+"/signed — plan failed: artifacts[0].verify:") {
 		t.Errorf("stdout lacks the refused plan:\n%s", r.stdout)
 	}
-	if !strings.Contains(r.stderr, "artifacts[1].includeReferrers") {
-		t.Errorf("stderr lacks the referrers warning:\n%s", r.stderr)
-	}
 	if !strings.Contains(r.stdout, "✔ "+src.Host+"/plain:1.0.0 (copied)") {
 		t.Errorf("the other entry did not run:\n%s", r.stdout)
+	}
+	if strings.Contains(r.stdout, "referrer") || strings.Contains(r.stderr, "includeReferrers") {
+		t.Errorf("an image without referrers got referrer lines or a warning:\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 	}
 	for _, l := range src.AccessLog(t) {
 		if strings.Contains(l.Path, "/signed/") {

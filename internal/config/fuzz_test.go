@@ -167,7 +167,7 @@ func FuzzSubstitute(f *testing.F) {
 			if value == "" && strings.Contains(p.field, ":+") {
 				want = ""
 			}
-			if hosts := loaded.Config.Hosts; len(hosts) != 1 || hosts[0].Username != want || *hosts[0].Credential.Value != "x" {
+			if hosts := loaded.Config.Hosts; len(hosts) != 1 || hosts[0].Credential.Username != want || *hosts[0].Credential.Value != "x" {
 				t.Fatalf("%s: got %+v, want username %q", p.field, hosts, want)
 			}
 		}

@@ -67,8 +67,8 @@ func TestSubstitutionKeepsValuesExact(t *testing.T) {
 					t.Fatalf("load: %v", err)
 				}
 				hosts := loaded.Config.Hosts
-				if len(hosts) != 1 || hosts[0].Username != "robot" {
-					t.Fatalf("the value changed the document: %d hosts, username %q", len(hosts), hosts[0].Username)
+				if len(hosts) != 1 || hosts[0].Credential.Username != "robot" {
+					t.Fatalf("the value changed the document: %d hosts, username %q", len(hosts), hosts[0].Credential.Username)
 				}
 				want := style.prefix + value + style.suffix
 				if got := *hosts[0].Credential.Value; got != want {
@@ -96,11 +96,11 @@ func TestSubstitutionInKeysAndOtherTypes(t *testing.T) {
 		err        string
 	}{
 		{"a key", hostsDoc("{host: a.io, '${FIELD}': 5}"), env{"FIELD": "maxChunkSize"}, false,
-			func(l *Loaded) string { return fmt.Sprint(*l.Config.Hosts[0].MaxChunkSize) }, ""},
+			func(l *Loaded) string { return fmt.Sprint(l.Config.Hosts[0].MaxChunkSize) }, ""},
 		{"a key colliding with another", header + "hosts:\n- host: a.io\n  maxChunkSize: 1\n  ${FIELD}: 2\n",
 			env{"FIELD": "maxChunkSize"}, false, nil, "line 6: hosts[0].maxChunkSize: duplicate key (first set on line 5)"},
 		{"an integer", header + "hosts:\n- host: a.io\n  maxChunkSize: ${SIZE}\n", env{"SIZE": "4096"}, false,
-			func(l *Loaded) string { return fmt.Sprint(*l.Config.Hosts[0].MaxChunkSize) }, ""},
+			func(l *Loaded) string { return fmt.Sprint(l.Config.Hosts[0].MaxChunkSize) }, ""},
 		{"an integer with a comment", header + "hosts:\n- host: a.io\n  maxChunkSize: ${SIZE}\n", env{"SIZE": "4096 # KiB"}, false,
 			nil, "line 5: hosts[0].maxChunkSize: the value of ${SIZE}: expected an integer"},
 		{"escaped reference", hostsCredential("value: $${TOKEN}"), env{}, false,
@@ -172,8 +172,8 @@ func TestSubstitutionForms(t *testing.T) {
 			doc := header + "hosts:\n- host: a.io\n  username: '" + tt.ref + "'\n  credential: {value: x}\n"
 			loaded, err := loadDoc(doc, vars)
 			wantError(t, err, tt.err)
-			if err == nil && loaded.Config.Hosts[0].Username != tt.want {
-				t.Errorf("got %q, want %q", loaded.Config.Hosts[0].Username, tt.want)
+			if err == nil && loaded.Config.Hosts[0].Credential.Username != tt.want {
+				t.Errorf("got %q, want %q", loaded.Config.Hosts[0].Credential.Username, tt.want)
 			}
 			if err != nil && strings.Contains(err.Error(), "set-value") {
 				t.Errorf("error reveals a value: %v", err)

@@ -13,8 +13,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 )
 
 // EnvConfigPath names the environment variable holding the config path when
@@ -45,8 +43,9 @@ type Options struct {
 
 // Loaded is a decoded, validated config.
 type Loaded struct {
-	// Config is the decoded config.
-	Config *v1beta1.Config
+	// Config is the config in the model every command works on, whatever
+	// version was written.
+	Config *Config
 	// Path is the file read, or Stdin.
 	Path string
 	// Root is the absolute directory that relative file paths in the config
@@ -87,7 +86,7 @@ func Load(opts Options) (*Loaded, error) {
 // parse checks, parses, substitutes, decodes and validates a config's
 // bytes. Substitution happens in the parsed document, one scalar at a
 // time, so that no value can change the document's structure.
-func parse(opts Options, data []byte) (*v1beta1.Config, error) {
+func parse(opts Options, data []byte) (*Config, error) {
 	root, err := singleDocument(data)
 	if err != nil {
 		return nil, err
@@ -102,10 +101,7 @@ func parse(opts Options, data []byte) (*v1beta1.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := validate(cfg, at); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return validateV1beta1(cfg, at)
 }
 
 // read returns a config's bytes and the directory its relative paths are

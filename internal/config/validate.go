@@ -8,47 +8,65 @@ import (
 	"github.com/fluxcd/flux-mirror/api/v1beta1"
 )
 
-// Validate checks every rule of a decoded config and reports all problems
-// at once, in document order, as one error with a single-line message. Each
-// problem starts with its field path ("hosts[1].credential: ..."). Validate
-// reads no files and never includes a credential in a message.
+// Validate checks every rule of a decoded v1beta1 config and reports all
+// problems at once, in document order, as one error with a single-line
+// message. Each problem starts with its field path ("hosts[1].credential:
+// ..."). Validate reads no files and never includes a credential in a
+// message.
 //
 // A config without hosts is valid: whether hosts are needed is up to the
 // command.
 func Validate(cfg *v1beta1.Config) error {
-	return validate(cfg, positions{})
+	_, err := validateV1beta1(cfg, positions{})
+	return err
 }
 
-// validate is Validate that prefixes each problem with its line and names
-// the variables of substituted values, given the positions of the decoded
-// fields.
-func validate(cfg *v1beta1.Config, at positions) error {
+// validateV1beta1 is Validate that prefixes each problem with its line and
+// names the variables of substituted values, given the positions of the
+// decoded fields, and returns the config converted to the model.
+func validateV1beta1(cfg *v1beta1.Config, at positions) (*Config, error) {
 	if cfg == nil {
-		return errors.New("no config")
+		return nil, errors.New("no config")
 	}
 	p := problems{positions: at}
-	switch cfg.APIVersion {
-	case v1beta1.GroupVersion:
-	case "":
-		p.add("apiVersion", "required, set it to %s", safe(v1beta1.GroupVersion))
-	default:
-		p.add("apiVersion", "must be %s, got %q", safe(v1beta1.GroupVersion), cfg.APIVersion)
+	validateIdentity(&p, cfg.APIVersion, cfg.Kind, v1beta1.GroupVersion)
+	validateHosts(&p, cfg.Hosts)
+	model := fromV1beta1(cfg)
+	validateMirror(&p, model)
+	if err := p.err(); err != nil {
+		return nil, err
 	}
-	switch cfg.Kind {
+	return model, nil
+}
+
+// validateIdentity checks apiVersion and kind against the version being
+// decoded.
+func validateIdentity(p *problems, apiVersion, kind, want string) {
+	switch apiVersion {
+	case want:
+	case "":
+		p.add("apiVersion", "required, set it to %s", safe(want))
+	default:
+		p.add("apiVersion", "must be %s, got %q", safe(want), apiVersion)
+	}
+	switch kind {
 	case v1beta1.Kind:
 	case "":
 		p.add("kind", "required, set it to %s", safe(v1beta1.Kind))
 	default:
-		p.add("kind", "must be %s, got %q", safe(v1beta1.Kind), cfg.Kind)
+		p.add("kind", "must be %s, got %q", safe(v1beta1.Kind), kind)
 	}
-	validateHosts(&p, cfg.Hosts)
+}
+
+// validateMirror checks the sections that are the same in every version
+// (artifacts and charts), on the model: their field paths are the same.
+func validateMirror(p *problems, cfg *Config) {
 	for i := range cfg.Artifacts {
-		validateArtifact(&p, index("artifacts", i), &cfg.Artifacts[i])
+		validateArtifact(p, index("artifacts", i), &cfg.Artifacts[i])
 	}
 	for i := range cfg.Charts {
-		validateChart(&p, index("charts", i), &cfg.Charts[i])
+		validateChart(p, index("charts", i), &cfg.Charts[i])
 	}
-	return p.err()
 }
 
 // validateHosts checks each host and that no registry appears twice.

@@ -9,7 +9,6 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/selector"
 )
 
@@ -25,7 +24,7 @@ const verifyProviderCosign = "cosign"
 var repositoryComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
 
 // validateArtifact checks one artifacts[] entry.
-func validateArtifact(p *problems, path string, a *v1beta1.Artifact) {
+func validateArtifact(p *problems, path string, a *Artifact) {
 	validateRepositoryField(p, field(path, "source"), a.Source)
 	validateRepositoryField(p, field(path, "destination"), a.Destination)
 	if a.Selector == nil {
@@ -88,7 +87,7 @@ func validateRepositoryPath(components []string) error {
 	return nil
 }
 
-func validateSelector(p *problems, path string, s *v1beta1.Selector) {
+func validateSelector(p *problems, path string, s *Selector) {
 	if s.Regex != nil {
 		at := field(path, "regex")
 		if s.Regex.Pattern == "" {
@@ -108,7 +107,7 @@ func validateSelector(p *problems, path string, s *v1beta1.Selector) {
 	}
 }
 
-func validateVerify(p *problems, path string, v *v1beta1.Verify) {
+func validateVerify(p *problems, path string, v *Verify) {
 	switch v.Provider {
 	case verifyProviderCosign:
 	case "":
@@ -132,7 +131,7 @@ func validateVerify(p *problems, path string, v *v1beta1.Verify) {
 }
 
 // validateChart checks one charts[] entry.
-func validateChart(p *problems, path string, c *v1beta1.Chart) {
+func validateChart(p *problems, path string, c *Chart) {
 	switch {
 	case c.Name == "":
 		p.add(field(path, "name"), "required")
@@ -141,6 +140,8 @@ func validateChart(p *problems, path string, c *v1beta1.Chart) {
 	}
 	if c.Source == "" {
 		p.add(field(path, "source"), "required")
+	} else if strings.HasPrefix(c.Source, "oci://") {
+		p.add(field(path, "source"), "charts entries read HTTP chart repositories; a chart in an OCI registry is an OCI artifact: mirror it with an artifacts entry whose source is the chart's repository without oci://")
 	} else if u, err := url.Parse(c.Source); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		p.add(field(path, "source"), "must be an http:// or https:// URL of a chart repository")
 	}

@@ -10,7 +10,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
+	"github.com/fluxcd/flux-mirror/internal/config"
 )
 
 // The variables an Actions runner sets in a job that may request an OIDC ID
@@ -90,7 +90,7 @@ func actionsEnv(provider string) (endpoint, requestToken string, err error) {
 		return endpoint, requestToken, nil
 	}
 	how := "grant the job `permissions: id-token: write` in the workflow"
-	if provider == v1beta1.CredentialProviderForgejo {
+	if provider == config.SourceForgejo {
 		how = "set `enable-openid-connect: true` in the workflow (Forgejo's counterpart of GitHub's " +
 			"`permissions: id-token: write`; Forgejo v15 or later)"
 	}

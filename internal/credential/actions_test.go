@@ -3,29 +3,28 @@ package credential
 import (
 	"context"
 	"encoding/base64"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/fakecloud"
 )
 
-func actionsHost(provider, username, aud string) v1beta1.Host {
-	return v1beta1.Host{Host: "ghcr.io", Username: username,
-		Credential: &v1beta1.Credential{Provider: provider, Aud: aud}}
+func actionsHost(provider, username, aud string) config.Host {
+	return config.Host{Host: "ghcr.io", Credential: &config.Source{Username: username, Provider: provider, Audiences: []string{aud}}}
 }
 
 func TestActions(t *testing.T) {
 	for _, tc := range []struct {
 		name, provider, username, aud, wantAud string
 	}{
-		{"github bearer", v1beta1.CredentialProviderGitHub, "", "", "ghcr.io"},
-		{"github basic", v1beta1.CredentialProviderGitHub, "ci", "sts.example.com", "sts.example.com"},
-		{"forgejo bearer", v1beta1.CredentialProviderForgejo, "", "", "ghcr.io"},
+		{"github bearer", config.SourceGitHub, "", "", "ghcr.io"},
+		{"github basic", config.SourceGitHub, "ci", "sts.example.com", "sts.example.com"},
+		{"forgejo bearer", config.SourceForgejo, "", "", "ghcr.io"},
 		// The audience is encoded as one query value, however it looks.
-		{"forgejo odd audience", v1beta1.CredentialProviderForgejo, "", "https://r.example/v2?a=1&b=2 c", "https://r.example/v2?a=1&b=2 c"},
+		{"forgejo odd audience", config.SourceForgejo, "", "https://r.example/v2?a=1&b=2 c", "https://r.example/v2?a=1&b=2 c"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := fakecloud.NewActions(t)
@@ -62,10 +61,10 @@ func TestActionsMissingVariables(t *testing.T) {
 		unset    []string
 		want     []string
 	}{
-		{v1beta1.CredentialProviderGitHub, []string{url, tok},
+		{config.SourceGitHub, []string{url, tok},
 			[]string{url + " and " + tok + " are not set", "`permissions: id-token: write`"}},
-		{v1beta1.CredentialProviderGitHub, []string{tok}, []string{tok + " is not set", "id-token: write"}},
-		{v1beta1.CredentialProviderForgejo, []string{url},
+		{config.SourceGitHub, []string{tok}, []string{tok + " is not set", "id-token: write"}},
+		{config.SourceForgejo, []string{url},
 			[]string{url + " is not set", "enable-openid-connect: true", "id-token: write"}},
 	} {
 		t.Run(tc.provider+" "+strings.Join(tc.unset, "+"), func(t *testing.T) {
@@ -99,7 +98,7 @@ func TestActionsMissingVariables(t *testing.T) {
 
 func TestActionsEndpointErrors(t *testing.T) {
 	fake := fakecloud.NewActions(t)
-	host := actionsHost(v1beta1.CredentialProviderGitHub, "", "")
+	host := actionsHost(config.SourceGitHub, "", "")
 
 	t.Run("refused", func(t *testing.T) {
 		fake.Setenv(t)
@@ -151,7 +150,7 @@ func TestActionsSilentEndpoint(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	start := time.Now()
-	_, err := Resolve(ctx, ".", actionsHost(v1beta1.CredentialProviderGitHub, "", ""), Options{})
+	_, err := Resolve(ctx, ".", actionsHost(config.SourceGitHub, "", ""), Options{})
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("Resolve took %v with a 1s deadline", took)
 	}

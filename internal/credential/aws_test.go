@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"io"
 	"net/http"
 	"os"
@@ -11,13 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/fakecloud"
 )
 
 // awsHost is a host whose credential is the aws envelope for aud.
-func awsHost(aud string) v1beta1.Host {
-	return v1beta1.Host{Host: "registry.example.com", Credential: &v1beta1.Credential{Provider: "aws", Aud: aud}}
+func awsHost(aud string) config.Host {
+	return config.Host{Host: "registry.example.com", Credential: &config.Source{Provider: "aws", Audiences: []string{aud}}}
 }
 
 // decodeEnvelope splits the envelope and checks its header and the empty
@@ -155,7 +155,7 @@ func TestAWSEnvelopeDefaults(t *testing.T) {
 	t.Setenv("AWS_DEFAULT_REGION", "ap-southeast-2")
 	hc := newCountingClient(nil)
 	h := awsHost("")
-	h.Username = "aws"
+	h.Credential.Username = "aws"
 
 	c, err := Resolve(context.Background(), ".", h, Options{HTTPClient: hc.Client})
 	if err != nil {

@@ -2,13 +2,13 @@ package credential
 
 import (
 	"context"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/fakecloud"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
@@ -75,7 +75,7 @@ func BenchmarkMixedConfig(b *testing.B) {
 
 // mixedConfig starts the fakes and SPIRE, points the environment at them
 // and returns the hosts and the options that reach them.
-func mixedConfig(b *testing.B) ([]v1beta1.Host, Options) {
+func mixedConfig(b *testing.B) ([]config.Host, Options) {
 	b.Helper()
 	fakecloud.IsolateGoogleAzure(b)
 	fakecloud.IsolateAWS(b)
@@ -109,12 +109,12 @@ func mixedConfig(b *testing.B) ([]v1beta1.Host, Options) {
 	b.Setenv("SPIFFE_ENDPOINT_SOCKET", spire.SocketAddr)
 
 	static := "static-token"
-	hosts := []v1beta1.Host{
-		{Host: "123456789012.dkr.ecr.us-west-2.amazonaws.com", Provider: v1beta1.RegistryProviderECR},
-		{Host: "europe-docker.pkg.dev", Provider: v1beta1.RegistryProviderGAR},
-		{Host: "ghcr.io", Credential: &v1beta1.Credential{Provider: v1beta1.CredentialProviderGitHub}},
-		{Host: "spiffe.example.com", Username: "spiffe", Credential: &v1beta1.Credential{Provider: v1beta1.CredentialProviderJWTSVID}},
-		{Host: "registry.example.com", Username: "robot", Credential: &v1beta1.Credential{Value: &static}},
+	hosts := []config.Host{
+		{Host: "123456789012.dkr.ecr.us-west-2.amazonaws.com", Provider: config.ProviderECR},
+		{Host: "europe-docker.pkg.dev", Provider: config.ProviderGAR},
+		{Host: "ghcr.io", Credential: &config.Source{Provider: config.SourceGitHub}},
+		{Host: "spiffe.example.com", Credential: &config.Source{Username: "spiffe", Provider: config.SourceSPIFFE}},
+		{Host: "registry.example.com", Credential: &config.Source{Username: "robot", Value: &static}},
 	}
 	client := &http.Client{Transport: slowTransport{latency: benchLatency, next: hn.Client().Transport}}
 	return hosts, Options{HTTPClient: client}

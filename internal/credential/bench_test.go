@@ -3,10 +3,9 @@ package credential
 import (
 	"context"
 	"fmt"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"testing"
 	"time"
-
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 )
 
 // BenchmarkResolveAll resolves hosts whose sources each take a fixed
@@ -27,7 +26,7 @@ func BenchmarkResolveAll(b *testing.B) {
 	})
 	for _, n := range []int{1, 8, 32} {
 		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
-			hosts := make([]v1beta1.Host, n)
+			hosts := make([]config.Host, n)
 			for i := range hosts {
 				hosts[i] = fakeHost(fmt.Sprintf("h%d.example", i))
 			}

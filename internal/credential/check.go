@@ -5,7 +5,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
+	"github.com/fluxcd/flux-mirror/internal/config"
 )
 
 // checkContent refuses a minted secret that registries and Docker config
@@ -15,7 +15,7 @@ import (
 // or any other control character. Every source's result passes here, so
 // secret, login and sync all get the check. The error names the host's
 // source and what is wrong, never the value.
-func checkContent(h v1beta1.Host, c Credential) error {
+func checkContent(h config.Host, c Credential) error {
 	what, value := "token", c.Token
 	if c.Username != "" {
 		what, value = "password", c.Password
@@ -46,7 +46,7 @@ func contentProblem(s string) string {
 }
 
 // sourceField names the config field a host's secret came from.
-func sourceField(h v1beta1.Host) string {
+func sourceField(h config.Host) string {
 	if h.Provider != "" {
 		return fmt.Sprintf("provider %q", h.Provider)
 	}

@@ -2,10 +2,9 @@ package credential
 
 import (
 	"context"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"strings"
 	"testing"
-
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 )
 
 // TestMintedSecretsAreChecked mints, from each kind of source, secrets a
@@ -30,11 +29,11 @@ func TestMintedSecretsAreChecked(t *testing.T) {
 			writeFile(t, root, "token", "  "+tc.content+"\n")
 			value := tc.content
 			hosts := []struct {
-				host v1beta1.Host
+				host config.Host
 				src  string
 			}{
-				{v1beta1.Host{Host: "file.example.com", Credential: &v1beta1.Credential{FromPath: "token"}}, `the token from credential.fromPath "token"`},
-				{v1beta1.Host{Host: "value.example.com", Username: "u", Credential: &v1beta1.Credential{Value: &value}}, "the password from credential.value"},
+				{config.Host{Host: "file.example.com", Credential: &config.Source{FromPath: "token"}}, `the token from credential.fromPath "token"`},
+				{config.Host{Host: "value.example.com", Credential: &config.Source{Username: "u", Value: &value}}, "the password from credential.value"},
 			}
 			for _, h := range hosts {
 				_, err := Resolve(context.Background(), root, h.host, Options{})

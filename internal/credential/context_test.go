@@ -3,12 +3,11 @@ package credential
 import (
 	"context"
 	"errors"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 )
 
 // blocking returns a source that signals started and then blocks, ignoring
@@ -26,9 +25,9 @@ func blocking(t *testing.T, started chan<- string) tokenSource {
 func TestResolveAllDeadline(t *testing.T) {
 	started := make(chan string, 2)
 	r := withFake(blocking(t, started))
-	hosts := []v1beta1.Host{
+	hosts := []config.Host{
 		fakeHost("stuck.example"),
-		{Host: "quick.example", Credential: &v1beta1.Credential{Value: ptr("v")}},
+		{Host: "quick.example", Credential: &config.Source{Value: ptr("v")}},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -63,7 +62,7 @@ func TestResolveCanceledBefore(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := r.resolveAll(ctx, ".", []v1beta1.Host{fakeHost("a.example"), fakeHost("b.example")})
+	_, err := r.resolveAll(ctx, ".", []config.Host{fakeHost("a.example"), fakeHost("b.example")})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}

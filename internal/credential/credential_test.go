@@ -4,12 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 )
 
 const (
@@ -55,17 +54,17 @@ func TestErrorsCarryNoSecret(t *testing.T) {
 	root := t.TempDir()
 	writeFile(t, root, "token", secretToken+"\n")
 	writeFile(t, root, "key.json", secretKeyText)
-	hosts := []v1beta1.Host{
-		{Host: "value.example", Credential: &v1beta1.Credential{Value: ptr(secretToken)}},
-		{Host: "basic.example", Username: "u", Credential: &v1beta1.Credential{Value: ptr(secretPassword)}},
-		{Host: "file.example", Credential: &v1beta1.Credential{FromPath: "token"}},
-		{Host: "keyfile.example", Credential: &v1beta1.Credential{JWKPath: "key.json", Iss: "i", Sub: "s"}},
-		{Host: "inline.example", Credential: &v1beta1.Credential{Iss: "i", Sub: "s",
+	hosts := []config.Host{
+		{Host: "value.example", Credential: &config.Source{Value: ptr(secretToken)}},
+		{Host: "basic.example", Credential: &config.Source{Username: "u", Value: ptr(secretPassword)}},
+		{Host: "file.example", Credential: &config.Source{FromPath: "token"}},
+		{Host: "keyfile.example", Credential: &config.Source{JWKPath: "key.json", Issuer: "i", Subject: "s"}},
+		{Host: "inline.example", Credential: &config.Source{Issuer: "i", Subject: "s",
 			JWKValue: ptr(`{"kty":"OKP","crv":"Ed25519","x":"` + secretD + `","d":"` + secretD + `"}`)}},
-		{Host: "number.example", Credential: &v1beta1.Credential{Iss: "i", Sub: "s",
+		{Host: "number.example", Credential: &config.Source{Issuer: "i", Subject: "s",
 			JWKValue: ptr(`{"kty":"EC","crv":"P-256","d":` + secretNumber + `}`)}},
-		{Host: "text.example", Credential: &v1beta1.Credential{Iss: "i", Sub: "s", JWKValue: ptr(secretKeyText)}},
-		{Host: "oct.example", Credential: &v1beta1.Credential{Iss: "i", Sub: "s",
+		{Host: "text.example", Credential: &config.Source{Issuer: "i", Subject: "s", JWKValue: ptr(secretKeyText)}},
+		{Host: "oct.example", Credential: &config.Source{Issuer: "i", Subject: "s",
 			JWKValue: ptr(`{"kty":"oct","k":"` + secretD + `"}`)}},
 	}
 	creds, err := ResolveAll(context.Background(), root, hosts, Options{})

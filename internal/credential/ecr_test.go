@@ -3,13 +3,13 @@ package credential
 import (
 	"context"
 	"errors"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/fakecloud"
 )
 
@@ -55,7 +55,7 @@ func TestECR(t *testing.T) {
 			t.Setenv("AWS_REGION", "eu-west-1") // the host's region wins
 			hc := newCountingClient(nil)
 
-			c, err := Resolve(context.Background(), ".", v1beta1.Host{Host: ecrHost, Provider: "ecr"}, Options{HTTPClient: hc.Client})
+			c, err := Resolve(context.Background(), ".", config.Host{Host: ecrHost, Provider: "ecr"}, Options{HTTPClient: hc.Client})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -103,7 +103,7 @@ func TestECRPublic(t *testing.T) {
 	t.Setenv("AWS_REGION", "eu-central-1")
 	t.Setenv("AWS_ENDPOINT_URL_ECR_PUBLIC", f.URL)
 
-	c, err := Resolve(context.Background(), ".", v1beta1.Host{Host: "public.ecr.aws", Provider: "ecr"}, Options{})
+	c, err := Resolve(context.Background(), ".", config.Host{Host: "public.ecr.aws", Provider: "ecr"}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestECRFIPS(t *testing.T) {
 		"123456789012.dkr.ecr.us-east-1.amazonaws.com":      "api.ecr.us-east-1.amazonaws.com",
 	} {
 		hosts = nil
-		if _, err := Resolve(context.Background(), ".", v1beta1.Host{Host: host, Provider: "ecr"}, Options{HTTPClient: hc}); err != nil {
+		if _, err := Resolve(context.Background(), ".", config.Host{Host: host, Provider: "ecr"}, Options{HTTPClient: hc}); err != nil {
 			t.Fatalf("%s: %v", host, err)
 		}
 		if len(hosts) != 1 || hosts[0] != want {
@@ -150,7 +150,7 @@ func TestECRFIPS(t *testing.T) {
 
 func TestECRNoCredentials(t *testing.T) {
 	fakecloud.IsolateAWS(t)
-	_, err := Resolve(context.Background(), ".", v1beta1.Host{Host: ecrHost, Provider: "ecr"}, Options{})
+	_, err := Resolve(context.Background(), ".", config.Host{Host: ecrHost, Provider: "ecr"}, Options{})
 	wantNoCredentials(t, err, ecrHost)
 }
 
@@ -164,7 +164,7 @@ func TestECRNoCredentialsOffEC2(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := time.Now()
-	_, err := Resolve(ctx, ".", v1beta1.Host{Host: ecrHost, Provider: "ecr"}, Options{})
+	_, err := Resolve(ctx, ".", config.Host{Host: ecrHost, Provider: "ecr"}, Options{})
 	wantNoCredentials(t, err, ecrHost)
 	if elapsed := time.Since(start); elapsed > 10*time.Second {
 		t.Errorf("took %s, want about 5 s", elapsed)
@@ -189,7 +189,7 @@ func TestECRRefused(t *testing.T) {
 	id, secret := f.StaticKey()
 	t.Setenv("AWS_ENDPOINT_URL_ECR", f.URL)
 	t.Setenv("AWS_ACCESS_KEY_ID", id)
-	host := v1beta1.Host{Host: ecrHost, Provider: "ecr"}
+	host := config.Host{Host: ecrHost, Provider: "ecr"}
 
 	t.Run("wrong secret key", func(t *testing.T) {
 		t.Setenv("AWS_SECRET_ACCESS_KEY", secret+"x")
@@ -221,7 +221,7 @@ func TestECRCABundle(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", id)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
 	t.Setenv("AWS_ENDPOINT_URL_ECR", f.URL)
-	host := v1beta1.Host{Host: ecrHost, Provider: "ecr"}
+	host := config.Host{Host: ecrHost, Provider: "ecr"}
 	hc := newCountingClient(nil)
 
 	_, err := Resolve(context.Background(), ".", host, Options{HTTPClient: hc.Client})
@@ -251,14 +251,14 @@ func TestECRDeadEndpoint(t *testing.T) {
 				t.Setenv("AWS_SECRET_ACCESS_KEY", "not-a-real-secret")
 				t.Setenv("AWS_ENDPOINT_URL_ECR", dead)
 			}
-			wantDeadline(t, v1beta1.Host{Host: ecrHost, Provider: "ecr"})
+			wantDeadline(t, config.Host{Host: ecrHost, Provider: "ecr"})
 		})
 	}
 }
 
 // wantDeadline resolves h under a 1 s deadline and wants a timely error
 // that names the host and the deadline.
-func wantDeadline(t *testing.T, h v1beta1.Host) {
+func wantDeadline(t *testing.T, h config.Host) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()

@@ -3,13 +3,12 @@ package credential
 import (
 	"context"
 	"errors"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 )
 
 // writeFile writes content at root/rel, creating parent directories.
@@ -97,9 +96,9 @@ func TestReadFileKubernetesDataLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	symlink(t, "..2026_11_27_11_00_00.1", filepath.Join(root, "..data"))
-	cred, err := Resolve(context.Background(), root, v1beta1.Host{
+	cred, err := Resolve(context.Background(), root, config.Host{
 		Host:       "ghcr.io",
-		Credential: &v1beta1.Credential{FromPath: "token"},
+		Credential: &config.Source{FromPath: "token"},
 	}, Options{})
 	if err != nil {
 		t.Fatalf("Resolve: %v", err)
@@ -141,8 +140,8 @@ func TestFromPath(t *testing.T) {
 	root := t.TempDir()
 	writeFile(t, root, "token", "  \n\tfile-token \n")
 	writeFile(t, root, "blank", " \n\t\n")
-	host := func(path string) v1beta1.Host {
-		return v1beta1.Host{Host: "ghcr.io", Credential: &v1beta1.Credential{FromPath: path}}
+	host := func(path string) config.Host {
+		return config.Host{Host: "ghcr.io", Credential: &config.Source{FromPath: path}}
 	}
 	ctx := context.Background()
 

@@ -3,9 +3,8 @@ package credential
 import (
 	"context"
 	"fmt"
-	"time"
+	"github.com/fluxcd/flux-mirror/internal/config"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/jwk"
 )
 
@@ -37,16 +36,13 @@ func signJWT(field string, data []byte, req tokenRequest) (token, error) {
 	if err != nil {
 		return token{}, fmt.Errorf("%s: %w", field, err)
 	}
-	lifetime := v1beta1.DefaultJWTLifetime
-	if req.cred.Exp != "" {
-		lifetime, err = time.ParseDuration(req.cred.Exp)
-		if err != nil {
-			return token{}, fmt.Errorf("credential.exp: %w", err)
-		}
+	lifetime := req.cred.Expiration
+	if lifetime == 0 {
+		lifetime = config.DefaultJWTLifetime
 	}
 	signed, expiresAt, err := jwk.Sign(key, jwk.Claims{
-		Issuer:   req.cred.Iss,
-		Subject:  req.cred.Sub,
+		Issuer:   req.cred.Issuer,
+		Subject:  req.cred.Subject,
 		Audience: req.aud,
 		Lifetime: lifetime,
 	})

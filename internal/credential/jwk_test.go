@@ -3,6 +3,7 @@ package credential
 import (
 	"context"
 	"encoding/json"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"strings"
 	"testing"
 	"time"
@@ -10,7 +11,6 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/jwk"
 )
 
@@ -53,22 +53,23 @@ func TestJWK(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		username string
-		cred     v1beta1.Credential
+		cred     config.Source
 		aud      string
 		lifetime time.Duration
 	}{
-		{name: "jwkPath defaults", cred: v1beta1.Credential{JWKPath: "keys/privkey.json"},
-			aud: "registry.example.com", lifetime: v1beta1.DefaultJWTLifetime},
-		{name: "jwkPath confined", cred: v1beta1.Credential{JWKPath: "../../keys/privkey.json", Exp: "90s"},
+		{name: "jwkPath defaults", cred: config.Source{JWKPath: "keys/privkey.json"},
+			aud: "registry.example.com", lifetime: config.DefaultJWTLifetime},
+		{name: "jwkPath confined", cred: config.Source{JWKPath: "../../keys/privkey.json", Expiration: 90 * time.Second},
 			aud: "registry.example.com", lifetime: 90 * time.Second},
-		{name: "jwkValue with aud and exp", cred: v1beta1.Credential{JWKValue: ptr(priv), Aud: "https://aud.example", Exp: "5m"},
+		{name: "jwkValue with aud and exp", cred: config.Source{JWKValue: ptr(priv), Audiences: []string{"https://aud.example"}, Expiration: 5 * time.Minute},
 			aud: "https://aud.example", lifetime: 5 * time.Minute},
-		{name: "username", username: "robot", cred: v1beta1.Credential{JWKValue: ptr(priv), Exp: "1h"},
+		{name: "username", username: "robot", cred: config.Source{JWKValue: ptr(priv), Expiration: 1 * time.Hour},
 			aud: "registry.example.com", lifetime: time.Hour},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.cred.Iss, tc.cred.Sub = "https://issuer.example", "mirror"
-			h := v1beta1.Host{Host: "registry.example.com", Username: tc.username, Credential: &tc.cred}
+			tc.cred.Issuer, tc.cred.Subject = "https://issuer.example", "mirror"
+			tc.cred.Username = tc.username
+			h := config.Host{Host: "registry.example.com", Credential: &tc.cred}
 			cred, err := Resolve(context.Background(), root, h, Options{})
 			if err != nil {
 				t.Fatalf("Resolve: %v", err)
@@ -112,23 +113,21 @@ func TestJWKErrors(t *testing.T) {
 
 	for _, tc := range []struct {
 		name string
-		cred v1beta1.Credential
+		cred config.Source
 		want string
 	}{
-		{"missing file", v1beta1.Credential{JWKPath: "nope.json"},
+		{"missing file", config.Source{JWKPath: "nope.json"},
 			`host "h.example": read credential.jwkPath "nope.json": no such file or directory: "nope.json" was looked up as `},
-		{"public key", v1beta1.Credential{JWKPath: "pubkey.json"},
+		{"public key", config.Source{JWKPath: "pubkey.json"},
 			`host "h.example": credential.jwkPath "pubkey.json": JWK is a public key`},
-		{"garbage value", v1beta1.Credential{JWKValue: ptr("garbage")},
+		{"garbage value", config.Source{JWKValue: ptr("garbage")},
 			`host "h.example": credential.jwkValue: JWK is not valid JSON`},
-		{"bad exp", v1beta1.Credential{JWKValue: ptr(priv), Exp: "soon"},
-			`host "h.example": credential.exp: time: invalid duration`},
-		{"negative exp", v1beta1.Credential{JWKValue: ptr(priv), Exp: "-1m"},
+		{"negative lifetime", config.Source{JWKValue: ptr(priv), Expiration: -time.Minute},
 			`host "h.example": credential.jwkValue: sign: lifetime -1m0s is not positive`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.cred.Iss, tc.cred.Sub = "i", "s"
-			_, err := Resolve(context.Background(), root, v1beta1.Host{Host: "h.example", Credential: &tc.cred}, Options{})
+			tc.cred.Issuer, tc.cred.Subject = "i", "s"
+			_, err := Resolve(context.Background(), root, config.Host{Host: "h.example", Credential: &tc.cred}, Options{})
 			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 				t.Errorf("err = %v, want prefix %q", err, tc.want)
 			}

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
+	"github.com/fluxcd/flux-mirror/internal/config"
 )
 
 // token is what a token source yields: the secret and, when it can be
@@ -48,8 +48,9 @@ type tokenRequest struct {
 	// host is the config's host.
 	host string
 	// cred is the host's credential block.
-	cred v1beta1.Credential
-	// aud is cred.Aud, or the host when that is empty.
+	cred config.Source
+	// aud is the token's audience: the first of cred.Audiences (which
+	// the config defaults to the host).
 	aud string
 }
 
@@ -86,17 +87,17 @@ func newResolver(opts Options) resolver {
 	return resolver{
 		opts: opts,
 		tokenProviders: map[string]tokenSource{
-			v1beta1.CredentialProviderGitHub:  fromActions,
-			v1beta1.CredentialProviderForgejo: fromActions,
-			v1beta1.CredentialProviderGCP:     fromGCP,
-			v1beta1.CredentialProviderAzure:   fromAzure,
-			v1beta1.CredentialProviderAWS:     fromAWS,
-			v1beta1.CredentialProviderJWTSVID: fromJWTSVID,
+			config.SourceGitHub:  fromActions,
+			config.SourceForgejo: fromActions,
+			config.SourceGCP:     fromGCP,
+			config.SourceAzure:   fromAzure,
+			config.SourceAWS:     fromAWS,
+			config.SourceSPIFFE:  fromJWTSVID,
 		},
 		registryProviders: map[string]registrySource{
-			v1beta1.RegistryProviderECR: fromECR,
-			v1beta1.RegistryProviderACR: fromACR,
-			v1beta1.RegistryProviderGAR: fromGAR,
+			config.ProviderECR: fromECR,
+			config.ProviderACR: fromACR,
+			config.ProviderGAR: fromGAR,
 		},
 	}
 }
@@ -111,7 +112,7 @@ func newResolver(opts Options) resolver {
 // before or while the host resolves, Resolve returns at once with ctx's
 // error; a source that ignores ctx finishes in the background and its
 // result is dropped.
-func Resolve(ctx context.Context, root string, h v1beta1.Host, opts Options) (Credential, error) {
+func Resolve(ctx context.Context, root string, h config.Host, opts Options) (Credential, error) {
 	return newResolver(opts).resolve(ctx, root, h)
 }
 
@@ -120,11 +121,11 @@ func Resolve(ctx context.Context, root string, h v1beta1.Host, opts Options) (Cr
 // fails it returns no credentials and an error joining every failure, in
 // the order of hosts. Every host must have a credential or a provider;
 // hosts with only tls or maxChunkSize are an error, and nothing is resolved.
-func ResolveAll(ctx context.Context, root string, hosts []v1beta1.Host, opts Options) ([]Credential, error) {
+func ResolveAll(ctx context.Context, root string, hosts []config.Host, opts Options) ([]Credential, error) {
 	return newResolver(opts).resolveAll(ctx, root, hosts)
 }
 
-func (r resolver) resolveAll(ctx context.Context, root string, hosts []v1beta1.Host) ([]Credential, error) {
+func (r resolver) resolveAll(ctx context.Context, root string, hosts []config.Host) ([]Credential, error) {
 	var missing []error
 	for _, h := range hosts {
 		if !resolvable(h) {
@@ -147,7 +148,7 @@ func (r resolver) resolveAll(ctx context.Context, root string, hosts []v1beta1.H
 	return creds, nil
 }
 
-func (r resolver) resolve(ctx context.Context, root string, h v1beta1.Host) (Credential, error) {
+func (r resolver) resolve(ctx context.Context, root string, h config.Host) (Credential, error) {
 	if !resolvable(h) {
 		return Credential{}, errNothingToResolve(h.Host)
 	}
@@ -190,7 +191,7 @@ func (r resolver) resolve(ctx context.Context, root string, h v1beta1.Host) (Cre
 }
 
 // mint runs the source the host names.
-func (r resolver) mint(ctx context.Context, root string, h v1beta1.Host) (Credential, error) {
+func (r resolver) mint(ctx context.Context, root string, h config.Host) (Credential, error) {
 	if h.Provider != "" {
 		src, ok := r.registryProviders[h.Provider]
 		if !ok {
@@ -202,9 +203,9 @@ func (r resolver) mint(ctx context.Context, root string, h v1beta1.Host) (Creden
 	if err != nil {
 		return Credential{}, err
 	}
-	req := tokenRequest{http: r.opts.httpClient(), root: root, host: h.Host, cred: *h.Credential, aud: h.Credential.Aud}
-	if req.aud == "" {
-		req.aud = h.Host
+	req := tokenRequest{http: r.opts.httpClient(), root: root, host: h.Host, cred: *h.Credential, aud: h.Host}
+	if a := h.Credential.Audiences; len(a) > 0 && a[0] != "" {
+		req.aud = a[0]
 	}
 	tok, err := src(ctx, req)
 	if err != nil {
@@ -216,8 +217,8 @@ func (r resolver) mint(ctx context.Context, root string, h v1beta1.Host) (Creden
 		tok.expiresAt = JWTExpiry(tok.value)
 	}
 	c := Credential{ExpiresAt: tok.expiresAt}
-	if h.Username != "" {
-		c.Username, c.Password = h.Username, tok.value
+	if u := h.Credential.Username; u != "" {
+		c.Username, c.Password = u, tok.value
 	} else {
 		c.Token = tok.value
 	}
@@ -225,7 +226,7 @@ func (r resolver) mint(ctx context.Context, root string, h v1beta1.Host) (Creden
 }
 
 // tokenSource picks the source of a credential block by the field it sets.
-func (r resolver) tokenSource(c *v1beta1.Credential) (tokenSource, error) {
+func (r resolver) tokenSource(c *config.Source) (tokenSource, error) {
 	switch {
 	case c.Value != nil:
 		return fromValue, nil
@@ -246,7 +247,7 @@ func (r resolver) tokenSource(c *v1beta1.Credential) (tokenSource, error) {
 }
 
 // resolvable tells whether a host has anything to resolve.
-func resolvable(h v1beta1.Host) bool {
+func resolvable(h config.Host) bool {
 	return h.Provider != "" || h.Credential != nil
 }
 

@@ -3,12 +3,11 @@ package credential
 import (
 	"context"
 	"fmt"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 )
 
 func ptr(s string) *string { return &s }
@@ -20,28 +19,27 @@ func withFake(src tokenSource) resolver {
 	return r
 }
 
-func fakeHost(name string) v1beta1.Host {
-	return v1beta1.Host{Host: name, Credential: &v1beta1.Credential{Provider: "fake"}}
+func fakeHost(name string) config.Host {
+	return config.Host{Host: name, Credential: &config.Source{Provider: "fake"}}
 }
 
 func TestValue(t *testing.T) {
 	ctx := context.Background()
-	bearer, err := Resolve(ctx, t.TempDir(), v1beta1.Host{
+	bearer, err := Resolve(ctx, t.TempDir(), config.Host{
 		Host:       "ghcr.io",
-		Credential: &v1beta1.Credential{Value: ptr("tok")},
+		Credential: &config.Source{Value: ptr("tok")},
 	}, Options{})
 	if err != nil || bearer != (Credential{Host: "ghcr.io", Token: "tok"}) {
 		t.Errorf("bearer: %#v, %v", bearer, err)
 	}
-	basic, err := Resolve(ctx, t.TempDir(), v1beta1.Host{
+	basic, err := Resolve(ctx, t.TempDir(), config.Host{
 		Host:       "localhost:5000",
-		Username:   "admin",
-		Credential: &v1beta1.Credential{Value: ptr("pw")},
+		Credential: &config.Source{Username: "admin", Value: ptr("pw")},
 	}, Options{})
 	if err != nil || basic != (Credential{Host: "localhost:5000", Username: "admin", Password: "pw"}) {
 		t.Errorf("basic: %#v, %v", basic, err)
 	}
-	_, err = Resolve(ctx, t.TempDir(), v1beta1.Host{Host: "x.io", Credential: &v1beta1.Credential{Value: ptr("")}}, Options{})
+	_, err = Resolve(ctx, t.TempDir(), config.Host{Host: "x.io", Credential: &config.Source{Value: ptr("")}}, Options{})
 	if err == nil || !strings.HasPrefix(err.Error(), `host "x.io": credential.value is empty`) {
 		t.Errorf("empty value: err = %v", err)
 	}
@@ -53,11 +51,10 @@ func TestNothingToResolve(t *testing.T) {
 		calls.Add(1)
 		return token{value: "t"}, nil
 	})
-	size := int64(0)
-	hosts := []v1beta1.Host{
+	hosts := []config.Host{
 		fakeHost("a.example"),
-		{Host: "tls.example", TLS: &v1beta1.TLS{}},
-		{Host: "chunk.example", MaxChunkSize: &size},
+		{Host: "tls.example", TLS: &config.TLS{}},
+		{Host: "chunk.example", MaxChunkSize: 0},
 	}
 	creds, err := r.resolveAll(context.Background(), ".", hosts)
 	if err == nil || creds != nil {
@@ -86,7 +83,7 @@ func TestResolveAllOrder(t *testing.T) {
 	}
 	close(finished[n])
 	index := map[string]int{}
-	var hosts []v1beta1.Host
+	var hosts []config.Host
 	for i := range n {
 		name := fmt.Sprintf("h%d.example", i)
 		index[name] = i
@@ -133,7 +130,7 @@ func TestResolveAllConcurrent(t *testing.T) {
 			return token{}, fmt.Errorf("only %d of %d hosts started: %w", started.Load(), n, ctx.Err())
 		}
 	})
-	hosts := make([]v1beta1.Host, n)
+	hosts := make([]config.Host, n)
 	for i := range hosts {
 		hosts[i] = fakeHost(fmt.Sprintf("h%d.example", i))
 	}
@@ -148,12 +145,12 @@ func TestResolveAllConcurrent(t *testing.T) {
 func TestResolveAllAllOrNothing(t *testing.T) {
 	root := t.TempDir()
 	writeFile(t, root, "token", "file-token")
-	hosts := []v1beta1.Host{
-		{Host: "ok1.example", Credential: &v1beta1.Credential{Value: ptr("v")}},
-		{Host: "bad1.example", Credential: &v1beta1.Credential{FromPath: "missing"}},
-		{Host: "ok2.example", Credential: &v1beta1.Credential{FromPath: "token"}},
-		{Host: "bad2.example", Provider: v1beta1.RegistryProviderECR},
-		{Host: "bad3.example", Credential: &v1beta1.Credential{JWKValue: ptr("{}"), Iss: "i", Sub: "s"}},
+	hosts := []config.Host{
+		{Host: "ok1.example", Credential: &config.Source{Value: ptr("v")}},
+		{Host: "bad1.example", Credential: &config.Source{FromPath: "missing"}},
+		{Host: "ok2.example", Credential: &config.Source{FromPath: "token"}},
+		{Host: "bad2.example", Provider: config.ProviderECR},
+		{Host: "bad3.example", Credential: &config.Source{JWKValue: ptr("{}"), Issuer: "i", Subject: "s"}},
 	}
 	creds, err := ResolveAll(context.Background(), root, hosts, Options{})
 	if err == nil || creds != nil {
@@ -170,7 +167,7 @@ func TestResolveAllAllOrNothing(t *testing.T) {
 		}
 	}
 
-	creds, err = ResolveAll(context.Background(), root, []v1beta1.Host{hosts[0], hosts[2]}, Options{})
+	creds, err = ResolveAll(context.Background(), root, []config.Host{hosts[0], hosts[2]}, Options{})
 	if err != nil || len(creds) != 2 || creds[0].Token != "v" || creds[1].Token != "file-token" {
 		t.Errorf("ResolveAll of the good hosts = %v, %v", creds, err)
 	}

@@ -2,6 +2,7 @@ package credential
 
 import (
 	"context"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,14 +10,12 @@ import (
 
 	"github.com/spiffe/go-spiffe/v2/svid/jwtsvid"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/fakecloud"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
 
-func svidHost(host, username, aud string) v1beta1.Host {
-	return v1beta1.Host{Host: host, Username: username,
-		Credential: &v1beta1.Credential{Provider: v1beta1.CredentialProviderJWTSVID, Aud: aud}}
+func svidHost(host, username, aud string) config.Host {
+	return config.Host{Host: host, Credential: &config.Source{Username: username, Provider: config.SourceSPIFFE, Audiences: []string{aud}}}
 }
 
 // TestJWTSVID fetches JWT-SVIDs from a real SPIRE agent and checks them

@@ -17,33 +17,49 @@ import (
 // everything it references first, and writes it at ref last, so that ref
 // never names an image the destination does not wholly hold.
 func (m *Mirror) copyImage(ctx context.Context, src, dst name.Repository, d v1.Hash, ref name.Reference) error {
+	mf, err := m.copyContent(ctx, src, dst, d)
+	if err != nil {
+		return err
+	}
+	return m.putManifest(ctx, ref, mf)
+}
+
+// copyContent copies everything the manifest or index with digest d
+// references from src to dst (children, blobs) and returns the manifest,
+// not yet written, so that the caller chooses where and when it lands.
+func (m *Mirror) copyContent(ctx context.Context, src, dst name.Repository, d v1.Hash) (rawManifest, error) {
 	desc, err := m.puller.Get(ctx, digestRef(src, d))
 	if err != nil {
-		return fmt.Errorf("read source %s: %w", digestRef(src, d), fromSource(err))
+		return rawManifest{}, fmt.Errorf("read source %s: %w", digestRef(src, d), fromSource(err))
 	}
 	mt := desc.MediaType
 	switch {
 	case mt.IsIndex():
 		idx, err := v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
 		if err != nil {
-			return permanent("source %s: invalid index: %w", digestRef(src, d), err)
+			return rawManifest{}, permanent("source %s: invalid index: %w", digestRef(src, d), err)
 		}
 		if err := m.copyChildren(ctx, src, dst, idx.Manifests); err != nil {
-			return err
+			return rawManifest{}, err
 		}
 	case mt.IsSchema1():
-		return permanent("source %s: Docker schema 1 manifests cannot be copied byte for byte", digestRef(src, d))
+		return rawManifest{}, permanent("source %s: Docker schema 1 manifests cannot be copied byte for byte", digestRef(src, d))
 	default:
 		// Image manifests and OCI artifacts: a config and layers.
 		mf, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))
 		if err != nil {
-			return permanent("source %s: invalid manifest (%s): %w", digestRef(src, d), mt, err)
+			return rawManifest{}, permanent("source %s: invalid manifest (%s): %w", digestRef(src, d), mt, err)
 		}
 		if err := m.copyBlobs(ctx, src, dst, append([]v1.Descriptor{mf.Config}, mf.Layers...)); err != nil {
-			return err
+			return rawManifest{}, err
 		}
 	}
-	if err := m.pusher.Put(ctx, ref, rawManifest{raw: desc.Manifest, mediaType: mt}); err != nil {
+	return rawManifest{raw: desc.Manifest, mediaType: mt}, nil
+}
+
+// putManifest writes mf at ref.
+func (m *Mirror) putManifest(ctx context.Context, ref name.Reference, mf rawManifest) error {
+	if err := m.pusher.Put(ctx, ref, mf); err != nil {
 		return fmt.Errorf("write %s: %w", ref, err)
 	}
 	return nil

@@ -2,13 +2,13 @@ package mirror_test
 
 import (
 	"context"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/fakecloud"
 	"github.com/fluxcd/flux-mirror/internal/mirror"
 	"github.com/fluxcd/flux-mirror/internal/registry"
@@ -25,7 +25,7 @@ const ecrHost = "123456789012.dkr.ecr.us-west-2.amazonaws.com"
 func runToECR(t *testing.T, src string, reg *testenv.LoginRegistry) (mirror.EntryResult, *registry.Registries) {
 	t.Helper()
 	regs, err := registry.New(context.Background(), registry.Options{
-		Root: t.TempDir(), Hosts: []v1beta1.Host{{Host: ecrHost, Provider: "ecr"}},
+		Root: t.TempDir(), Hosts: []config.Host{{Host: ecrHost, Provider: "ecr"}},
 		DialContext: testenv.DialAs(ecrHost, reg.Host),
 	})
 	if err != nil {

@@ -18,12 +18,20 @@ const firstBackoff = 200 * time.Millisecond
 // runJob compares one tag at both ends and copies it when the decision
 // table says so, under the job's budget and retry policy.
 func (m *Mirror) runJob(ctx context.Context, index int, e Entry, src, dst name.Repository, tag string) TagResult {
+	return m.job(ctx, index, e, tag, func(ctx context.Context) (TagResult, error) {
+		return m.decide(ctx, e, src.Tag(tag), dst.Tag(tag))
+	})
+}
+
+// job runs decide, one tag's decision and copy, under the job's budget and
+// retry policy, and reports it.
+func (m *Mirror) job(ctx context.Context, index int, e Entry, tag string, decide func(context.Context) (TagResult, error)) TagResult {
 	start := time.Now()
 	m.emit(Event{Kind: JobStarted, Entry: index, Source: e.Source, Destination: e.Destination, Tag: tag})
 	var res TagResult
 	attempts, err := m.attempt(ctx, func(ctx context.Context) error {
 		var err error
-		res, err = m.decide(ctx, e, src.Tag(tag), dst.Tag(tag))
+		res, err = decide(ctx)
 		return err
 	}, func(n int, wait time.Duration, err error) {
 		m.emit(Event{Kind: Retrying, Entry: index, Source: e.Source, Tag: tag, Attempt: n, Wait: wait, Err: err})
@@ -36,6 +44,7 @@ func (m *Mirror) runJob(ctx context.Context, index int, e Entry, src, dst name.R
 	if res.Status == StatusDrifted {
 		m.emit(Event{Kind: Drift, Entry: index, Source: e.Source, Destination: e.Destination, Tag: tag, Result: &res})
 	}
+	m.emitReferrerDrift(index, e, res.Referrers)
 	m.emit(Event{Kind: JobFinished, Entry: index, Source: e.Source, Destination: e.Destination, Tag: tag, Elapsed: res.Duration, Result: &res})
 	return res
 }
@@ -67,8 +76,9 @@ func (m *Mirror) decide(ctx context.Context, e Entry, src, dst name.Tag) (TagRes
 	case err != nil && !missing:
 		return res, fmt.Errorf("read destination %s: %w%s", dst, err, hint(err, dst.RegistryStr()))
 	case !missing && dd.Digest == sd.Digest:
+		// Up to date, but a signature may have been added since.
 		res.Status, res.Reason = StatusSkipped, ReasonUpToDate
-		return res, nil
+		return res, m.mirrorReferrers(ctx, e, src.Context(), dst.Context(), sd.Digest, &res)
 	case !missing:
 		res.DestinationDigest = dd.Digest.String()
 		if !e.Overwrite {
@@ -81,9 +91,9 @@ func (m *Mirror) decide(ctx context.Context, e Entry, src, dst name.Tag) (TagRes
 		if !missing {
 			res.Status = StatusWouldOverwrite
 		}
-		return res, nil
+		return res, m.mirrorReferrers(ctx, e, src.Context(), dst.Context(), sd.Digest, &res)
 	}
-	if err := m.copyImage(ctx, src.Context(), dst.Context(), sd.Digest, dst); err != nil {
+	if err := m.copyTag(ctx, e, src, dst, sd.Digest, &res); err != nil {
 		return res, err
 	}
 	res.Status = StatusCopied

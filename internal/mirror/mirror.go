@@ -33,11 +33,23 @@ type Entry struct {
 	// Overwrite copies over a destination tag that holds another digest
 	// instead of reporting it as drifted.
 	Overwrite bool
+	// IncludeReferrers mirrors, with each tag, the direct referrers of its
+	// digest (signatures, SBOMs, attestations) and cosign's tag-based
+	// signatures, attestations and SBOMs of that digest.
+	IncludeReferrers bool
+	// Chart, when set, makes this a charts entry: Source is only its
+	// label, the versions come from the chart repository's index, and
+	// Selector picks among them.
+	Chart *Chart
 	// Refuse, when set, fails the entry's plan with this error before any
 	// request: the caller asked for something the engine cannot honour
 	// (such as signature verification), and copying without it would be
 	// worse than copying nothing.
 	Refuse error
+
+	// sourceTags is the source's tag list, set when the entry is planned:
+	// it says which cosign tags of a digest exist without asking.
+	sourceTags map[string]bool
 }
 
 // Options configure a Mirror.
@@ -75,6 +87,10 @@ type Mirror struct {
 	pusher *remote.Pusher
 	ledger ledger
 	bytes  atomic.Int64
+	// subjects serializes referrer writes per destination subject: a
+	// registry without the referrers API keeps them in one index that
+	// each write reads, changes and puts back.
+	subjects keyedLocks
 }
 
 // New checks o and builds the clients.
@@ -261,6 +277,10 @@ func (m *Mirror) runEntry(ctx context.Context, index int, e Entry, early *tagLis
 		res.Err = e.Refuse
 		return res
 	}
+	if e.Chart != nil {
+		m.runChartEntry(ctx, index, e, s, &res)
+		return res
+	}
 	src, dst, err := m.repositories(e)
 	if err != nil {
 		res.Err = err
@@ -290,13 +310,16 @@ func (m *Mirror) runEntry(ctx context.Context, index int, e Entry, early *tagLis
 		selected, res.Excluded = e.Selector.Select(tags)
 	}
 	m.emit(Event{Kind: EntryPlanned, Entry: index, Source: e.Source, Tags: selected, Excluded: res.Excluded})
-	res.Tags = m.runJobs(ctx, index, e, src, dst, selected, s)
+	e.sourceTags = cosignTagSet(e, tags)
+	res.Tags = m.runJobs(ctx, index, selected, s, func(ctx context.Context, tag string) TagResult {
+		return m.runJob(ctx, index, e, src, dst, tag)
+	})
 	return res
 }
 
 // runJobs runs one job per tag in the run's job slots and returns their
 // results in tag order.
-func (m *Mirror) runJobs(ctx context.Context, index int, e Entry, src, dst name.Repository, tags []string, s *schedule) []TagResult {
+func (m *Mirror) runJobs(ctx context.Context, index int, tags []string, s *schedule, run func(context.Context, string) TagResult) []TagResult {
 	out := make([]TagResult, len(tags))
 	var wg sync.WaitGroup
 	for i, tag := range tags {
@@ -314,7 +337,7 @@ func (m *Mirror) runJobs(ctx context.Context, index int, e Entry, src, dst name.
 		wg.Add(1)
 		go func() {
 			defer func() { <-s.slots; wg.Done() }()
-			out[i] = m.runJob(ctx, index, e, src, dst, tag)
+			out[i] = run(ctx, tag)
 		}()
 	}
 	s.handedOut(index)
@@ -322,12 +345,20 @@ func (m *Mirror) runJobs(ctx context.Context, index int, e Entry, src, dst name.
 	return out
 }
 
+// nameOptions parse references as the run's options say.
+func (m *Mirror) nameOptions() []name.Option {
+	if m.opts.Insecure {
+		return []name.Option{name.Insecure}
+	}
+	return nil
+}
+
 // repositories parses an entry's two repositories.
 func (m *Mirror) repositories(e Entry) (src, dst name.Repository, err error) {
-	var opts []name.Option
-	if m.opts.Insecure {
-		opts = append(opts, name.Insecure)
+	if e.Chart != nil {
+		return src, dst, errors.New("a charts entry has no source repository")
 	}
+	opts := m.nameOptions()
 	if src, err = name.NewRepository(e.Source, opts...); err != nil {
 		return src, dst, fmt.Errorf("source %q: %w", e.Source, err)
 	}

@@ -37,6 +37,9 @@ type TagResult struct {
 	Status string
 	// Digest is the source tag's digest, when it was read.
 	Digest string
+	// DestinationTag is the tag written at the destination when it is
+	// not Tag (a chart version with '+' in it).
+	DestinationTag string
 	// DestinationDigest is the other digest the destination tag held
 	// (drifted, overwritten, would-overwrite).
 	DestinationDigest string
@@ -46,6 +49,31 @@ type TagResult struct {
 	Err      error
 	Attempts int
 	Duration time.Duration
+	// Referrers are the rows of the digest's referrers and cosign tags,
+	// when the entry includes referrers (nil otherwise, and for a tag
+	// that drifted: its referrers are not the destination's business).
+	Referrers []ReferrerResult
+}
+
+// ReferrerResult is what happened to one referrer of a tag's digest: an
+// OCI referrer (Tag empty) or one of cosign's sha256-<hex>.sig, .att and
+// .sbom tags (Tag set).
+type ReferrerResult struct {
+	// Digest is the referrer manifest's digest at the source.
+	Digest string
+	// ArtifactType is the OCI referrer's artifact type (empty for cosign
+	// tags, whose manifests carry none).
+	ArtifactType string
+	// Tag names a cosign tag; empty for an OCI referrer.
+	Tag    string
+	Status string
+	// Reason qualifies skipped.
+	Reason string
+	// DestinationDigest is the other digest a cosign tag held at the
+	// destination (drifted, overwritten, would-overwrite).
+	DestinationDigest string
+	// Err is set with StatusFailed.
+	Err error
 }
 
 // EventKind says what an Event reports.

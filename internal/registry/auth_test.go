@@ -2,12 +2,12 @@ package registry
 
 import (
 	"encoding/json"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
 
@@ -20,14 +20,14 @@ func TestUsernameChallenge(t *testing.T) {
 		t.Run(map[bool]string{true: "docker-registry 2.8", false: "distribution v3"}[debian], func(t *testing.T) {
 			const user, password = "alice", "s3cret-password-for-alice"
 			reg := testenv.StartRegistryWith(t, testenv.RegistryOptions{Debian: debian, User: user, Password: password})
-			r, _ := newRegistries(t, t.TempDir(), v1beta1.Host{
-				Host: reg.Host, Username: user, Credential: &v1beta1.Credential{Value: new(password)},
+			r, _ := newRegistries(t, t.TempDir(), config.Host{
+				Host: reg.Host, Credential: &config.Source{Username: user, Value: new(password)},
 			})
 			roundTrip(t, reg.Host+"/demo/app:v1", r.RemoteOptions())
 
 			wrong := "wrong-password-not-to-be-printed"
-			bad, _ := newRegistries(t, t.TempDir(), v1beta1.Host{
-				Host: reg.Host, Username: user, Credential: &v1beta1.Credential{Value: new(wrong)},
+			bad, _ := newRegistries(t, t.TempDir(), config.Host{
+				Host: reg.Host, Credential: &config.Source{Username: user, Value: new(wrong)},
 			})
 			err := push(reg.Host+"/demo/app:v2", randomImage(t, 1, 1024), bad.RemoteOptions())
 			if err == nil || !strings.Contains(err.Error(), reg.Host) {
@@ -59,7 +59,7 @@ func TestDockerConfigForUnlistedHost(t *testing.T) {
 	t.Setenv("PATH", filepath.Dir(pass.Helper)+":"+os.Getenv("PATH"))
 
 	// A listed host elsewhere does not change the lookup of this one.
-	other := v1beta1.Host{Host: "other.registry.invalid", Username: "x", Credential: &v1beta1.Credential{Value: new("y")}}
+	other := config.Host{Host: "other.registry.invalid", Credential: &config.Source{Username: "x", Value: new("y")}}
 	r, _ := newRegistries(t, t.TempDir(), other)
 	roundTrip(t, reg.Host+"/demo/app:v1", r.RemoteOptions())
 

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"errors"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,7 +10,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
 
@@ -21,7 +21,7 @@ func TestBearerStamped(t *testing.T) {
 	keys := newKeyPair(t, t.TempDir())
 	reg := tokenRegistry(t, keys, testenv.RegistryOptions{})
 	tok := keys.signRegistryToken(t, 10*time.Minute, repoAccess("demo/app")...)
-	r, _ := newRegistries(t, t.TempDir(), v1beta1.Host{Host: reg.Host, Credential: &v1beta1.Credential{Value: &tok}})
+	r, _ := newRegistries(t, t.TempDir(), config.Host{Host: reg.Host, Credential: &config.Source{Value: &tok}})
 	roundTrip(t, reg.Host+"/demo/app:v1", r.RemoteOptions())
 	if n := challenges(t, reg); n != 0 {
 		t.Errorf("the registry answered %d requests with 401: the token was not stamped on them", n)
@@ -32,7 +32,7 @@ func TestBearerStamped(t *testing.T) {
 
 	other := newKeyPair(t, t.TempDir())
 	untrusted := other.signRegistryToken(t, 10*time.Minute, repoAccess("demo/app")...)
-	bad, _ := newRegistries(t, t.TempDir(), v1beta1.Host{Host: reg.Host, Credential: &v1beta1.Credential{Value: &untrusted}})
+	bad, _ := newRegistries(t, t.TempDir(), config.Host{Host: reg.Host, Credential: &config.Source{Value: &untrusted}})
 	err := push(reg.Host+"/demo/app:v2", randomImage(t, 1, 1024), bad.RemoteOptions())
 	if err == nil || !strings.Contains(err.Error(), reg.Host) {
 		t.Fatalf("push with an untrusted token: err = %v, want an error naming %s", err, reg.Host)
@@ -54,7 +54,7 @@ func TestRedirectCarriesNoBearerToken(t *testing.T) {
 			keys := newKeyPair(t, t.TempDir())
 			reg, storage := redirectingRegistry(t, storageName, testenv.RegistryOptions{Token: tokenAuth(keys)})
 			tok := keys.signRegistryToken(t, 10*time.Minute, repoAccess("demo/app")...)
-			r, _ := newRegistries(t, t.TempDir(), v1beta1.Host{Host: reg.Host, Credential: &v1beta1.Credential{Value: &tok}})
+			r, _ := newRegistries(t, t.TempDir(), config.Host{Host: reg.Host, Credential: &config.Source{Value: &tok}})
 			roundTrip(t, reg.Host+"/demo/app:v1", r.RemoteOptions())
 			checkRedirectedBlobs(t, storage, 2)
 			checkLogShowsAuth(t, storage)

@@ -2,13 +2,13 @@ package registry
 
 import (
 	"bytes"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
 
@@ -34,7 +34,7 @@ func TestMaxChunkSizeThroughProxy(t *testing.T) {
 		// A proxy of its own: nginx logs a refused request only when
 		// the client has gone, which may be after this test started.
 		proxy := testenv.StartNginxProxy(t, "http://"+reg.Host, testenv.NginxOptions{MaxBodySize: "1m"})
-		r, log := newRegistries(t, t.TempDir(), v1beta1.Host{Host: proxy.Host, MaxChunkSize: new(int64(512))})
+		r, log := newRegistries(t, t.TempDir(), config.Host{Host: proxy.Host, MaxChunkSize: 512})
 		ref := proxy.Host + "/demo/big:v2"
 		if err := push(ref, img, r.RemoteOptions()); err != nil {
 			t.Fatalf("push: %v", err)
@@ -101,7 +101,7 @@ func checkPatches(t *testing.T, proxy *testenv.Nginx, max int64, min int) {
 // names the host. Distribution v3 checks the range; 2.8 does not.
 func TestChunkOutOfOrder(t *testing.T) {
 	reg := testenv.StartRegistryWith(t, testenv.RegistryOptions{})
-	r, _ := newRegistries(t, t.TempDir(), v1beta1.Host{Host: reg.Host, MaxChunkSize: new(int64(1))})
+	r, _ := newRegistries(t, t.TempDir(), config.Host{Host: reg.Host, MaxChunkSize: 1})
 	client := &http.Client{Transport: r.rt}
 	do := func(method, url string, body []byte, header map[string]string) *http.Response {
 		t.Helper()

@@ -1,12 +1,12 @@
 package registry
 
 import (
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/fakecloud"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
@@ -25,7 +25,7 @@ func startECR(t *testing.T) (*fakecloud.AWS, *testenv.LoginRegistry, *Registries
 	f := fakecloud.ServeECR(t)
 	reg := testenv.StartLoginRegistry(t, f.CheckECRLogin)
 	r, log := newRegistriesWith(t, Options{
-		Root: t.TempDir(), Hosts: []v1beta1.Host{{Host: ecrHost, Provider: "ecr"}},
+		Root: t.TempDir(), Hosts: []config.Host{{Host: ecrHost, Provider: "ecr"}},
 		DialContext: testenv.DialAs(ecrHost, reg.Host),
 	})
 	return f, reg, r, log

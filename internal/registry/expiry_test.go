@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +13,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/jwk"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
@@ -64,12 +64,12 @@ func TestExpiringPasswordMintedAgain(t *testing.T) {
 	// The same registry under two names: read through the slow proxy,
 	// written directly (a copy within one host would mount the blob, not
 	// stream it). Each name has its own password, minted from the same key.
-	password := &v1beta1.Credential{
-		JWKPath: filepath.Join("keys", jwk.PrivateKeyFile), Iss: clientIssuer, Sub: "ci", Aud: clientAudience, Exp: "5s",
+	password := &config.Source{
+		Username: "ci", JWKPath: filepath.Join("keys", jwk.PrivateKeyFile), Issuer: clientIssuer, Subject: "ci", Audiences: []string{clientAudience}, Expiration: 5 * time.Second,
 	}
 	r, log := newRegistries(t, root,
-		v1beta1.Host{Host: slow.Host, Username: "ci", Credential: password},
-		v1beta1.Host{Host: reg.Host, Username: "ci", Credential: password})
+		config.Host{Host: slow.Host, Credential: password},
+		config.Host{Host: reg.Host, Credential: password})
 	opts := r.RemoteOptions()
 	src, dst := slow.Host+"/demo/src:v1", reg.Host+"/demo/dst:v1"
 	img := randomImage(t, 1, 8<<20)
@@ -140,7 +140,7 @@ func TestRotatedBearerTokenRead(t *testing.T) {
 	// trip however loaded the machine.
 	first := keys.signRegistryToken(t, 8*time.Second, repoAccess("demo/a")...)
 	writeToken(first)
-	r, log := newRegistries(t, root, v1beta1.Host{Host: reg.Host, Credential: &v1beta1.Credential{FromPath: "token"}})
+	r, log := newRegistries(t, root, config.Host{Host: reg.Host, Credential: &config.Source{FromPath: "token"}})
 	opts := r.RemoteOptions()
 	roundTrip(t, reg.Host+"/demo/a:v1", opts)
 
@@ -177,7 +177,7 @@ func TestRefusedBearerTokenReadAgain(t *testing.T) {
 		}
 	}
 	writeToken(keys.signRegistryToken(t, 10*time.Minute, repoAccess("demo/a")...))
-	r, log := newRegistries(t, root, v1beta1.Host{Host: reg.Host, Credential: &v1beta1.Credential{FromPath: "token"}})
+	r, log := newRegistries(t, root, config.Host{Host: reg.Host, Credential: &config.Source{FromPath: "token"}})
 	roundTrip(t, reg.Host+"/demo/a:v1", r.RemoteOptions())
 
 	writeToken(keys.signRegistryToken(t, 10*time.Minute, repoAccess("demo/b")...))

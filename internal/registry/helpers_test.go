@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"io"
 	"strings"
 	"sync"
@@ -12,8 +13,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 )
 
 // logRecorder collects the Logger lines of a Registries.
@@ -43,7 +42,7 @@ func (l *logRecorder) count(s string) int {
 
 // newRegistries builds Registries for hosts with root as the config's
 // directory; it is closed when the test ends.
-func newRegistries(t *testing.T, root string, hosts ...v1beta1.Host) (*Registries, *logRecorder) {
+func newRegistries(t *testing.T, root string, hosts ...config.Host) (*Registries, *logRecorder) {
 	t.Helper()
 	return newRegistriesWith(t, Options{Root: root, Hosts: hosts})
 }

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"os"
 	"runtime"
 	"strconv"
@@ -12,7 +13,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
 
@@ -71,7 +71,7 @@ func TestChunkedUploadMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, _ := newRegistries(t, t.TempDir(), v1beta1.Host{Host: proxy.Host, MaxChunkSize: new(int64(chunkKiB))})
+	r, _ := newRegistries(t, t.TempDir(), config.Host{Host: proxy.Host, MaxChunkSize: chunkKiB})
 	ref := proxy.Host + "/demo/huge:v1"
 
 	runtime.GC()

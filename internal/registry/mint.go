@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/credential"
 )
 
@@ -26,14 +26,14 @@ const (
 
 // resolveFunc mints the credential of one host; credential.Resolve outside
 // tests.
-type resolveFunc func(ctx context.Context, root string, h v1beta1.Host, o credential.Options) (credential.Credential, error)
+type resolveFunc func(ctx context.Context, root string, h config.Host, o credential.Options) (credential.Credential, error)
 
 // minter holds the credential of one host, minted when first needed and
 // minted again before it expires. At most one mint per host is in flight;
 // concurrent callers wait for it.
 type minter struct {
 	root    string
-	host    v1beta1.Host
+	host    config.Host
 	opts    credential.Options
 	resolve resolveFunc
 	now     func() time.Time

@@ -3,13 +3,13 @@ package registry
 import (
 	"context"
 	"errors"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/credential"
 )
 
@@ -58,9 +58,9 @@ func (c *fakeClock) Add(d time.Duration) {
 func countingMinter(clock *fakeClock, lifetime time.Duration, release <-chan struct{}) (*minter, *atomic.Int32) {
 	var calls atomic.Int32
 	m := &minter{
-		host: v1beta1.Host{Host: "r.example"},
+		host: config.Host{Host: "r.example"},
 		now:  clock.Now,
-		resolve: func(ctx context.Context, _ string, h v1beta1.Host, _ credential.Options) (credential.Credential, error) {
+		resolve: func(ctx context.Context, _ string, h config.Host, _ credential.Options) (credential.Credential, error) {
 			n := calls.Add(1)
 			select {
 			case <-release:
@@ -137,9 +137,9 @@ func TestMinterErrorNotCached(t *testing.T) {
 	t.Parallel()
 	var calls atomic.Int32
 	m := &minter{
-		host: v1beta1.Host{Host: "r.example"},
+		host: config.Host{Host: "r.example"},
 		now:  time.Now,
-		resolve: func(context.Context, string, v1beta1.Host, credential.Options) (credential.Credential, error) {
+		resolve: func(context.Context, string, config.Host, credential.Options) (credential.Credential, error) {
 			if calls.Add(1) == 1 {
 				return credential.Credential{}, errors.New(`host "r.example": boom`)
 			}

@@ -1,12 +1,12 @@
 package registry
 
 import (
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
 
@@ -55,8 +55,8 @@ func TestRedirectCarriesNoCredential(t *testing.T) {
 	t.Run("username challenge", func(t *testing.T) {
 		const user, password = "carol", "redirect-test-password"
 		reg, storage := redirectingRegistry(t, "127.0.0.1", testenv.RegistryOptions{Debian: true, User: user, Password: password})
-		r, _ := newRegistries(t, t.TempDir(), v1beta1.Host{
-			Host: reg.Host, Username: user, Credential: &v1beta1.Credential{Value: new(password)},
+		r, _ := newRegistries(t, t.TempDir(), config.Host{
+			Host: reg.Host, Credential: &config.Source{Username: user, Value: new(password)},
 		})
 		// Both layers come from the storage server.
 		roundTrip(t, reg.Host+"/demo/app:v1", r.RemoteOptions())
@@ -69,8 +69,8 @@ func TestRedirectCarriesNoCredential(t *testing.T) {
 	t.Run("a header the caller set", func(t *testing.T) {
 		const user, password = "dave", "caller-set-password"
 		reg, storage := redirectingRegistry(t, "127.0.0.1", testenv.RegistryOptions{Debian: true, User: user, Password: password})
-		r, _ := newRegistries(t, t.TempDir(), v1beta1.Host{
-			Host: reg.Host, Username: user, Credential: &v1beta1.Credential{Value: new(password)},
+		r, _ := newRegistries(t, t.TempDir(), config.Host{
+			Host: reg.Host, Credential: &config.Source{Username: user, Value: new(password)},
 		})
 		img := randomImage(t, 1, 1024)
 		if err := push(reg.Host+"/demo/app:v1", img, r.RemoteOptions()); err != nil {

@@ -20,7 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/credential"
 	"github.com/fluxcd/flux-mirror/internal/dockerconfig"
 )
@@ -35,7 +35,7 @@ type Options struct {
 	// confined to it.
 	Root string
 	// Hosts are the config's hosts; may be empty.
-	Hosts []v1beta1.Host
+	Hosts []config.Host
 	// Credentials are passed to internal/credential when a host's
 	// credential is minted; its HTTPClient carries the identity providers'
 	// traffic, never the registries'.
@@ -107,7 +107,7 @@ func New(ctx context.Context, o Options) (*Registries, error) {
 	return r, nil
 }
 
-func (r *Registries) newHost(ctx context.Context, o Options, h v1beta1.Host) (*host, error) {
+func (r *Registries) newHost(ctx context.Context, o Options, h config.Host) (*host, error) {
 	// Each listed host has its own transport, so that its TLS settings
 	// and its connection pool are its own.
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
@@ -118,8 +118,8 @@ func (r *Registries) newHost(ctx context.Context, o Options, h v1beta1.Host) (*h
 		}
 	}
 	e := &host{name: h.Host, transport: newTransport(cfg, r.dial)}
-	if h.MaxChunkSize != nil && *h.MaxChunkSize > 0 {
-		e.chunk = *h.MaxChunkSize * 1024
+	if h.MaxChunkSize > 0 {
+		e.chunk = h.MaxChunkSize * 1024
 		size := e.chunk
 		e.buffers.New = func() any { b := make([]byte, size); return &b }
 	}
@@ -128,7 +128,7 @@ func (r *Registries) newHost(ctx context.Context, o Options, h v1beta1.Host) (*h
 			root: o.Root, host: h, opts: o.Credentials,
 			resolve: credential.Resolve, now: time.Now, logf: r.logf,
 		}
-		e.stamped = h.Provider == "" && h.Username == ""
+		e.stamped = h.Provider == "" && (h.Credential == nil || h.Credential.Username == "")
 	}
 	return e, nil
 }

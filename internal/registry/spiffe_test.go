@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,7 +12,6 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"github.com/spiffe/go-spiffe/v2/workloadapi"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
 
@@ -65,19 +65,19 @@ func TestSPIFFE(t *testing.T) {
 		reg := testenv.StartRegistryWith(t, testenv.RegistryOptions{Debian: true, TLS: &testenv.RegistryTLS{CertFile: svidCert, KeyFile: svidKey}})
 		for _, tc := range []struct {
 			name    string
-			s       v1beta1.SPIFFEServer
+			s       config.SPIFFEServer
 			refusal string // empty: accepted
 		}{
-			{"serverID", v1beta1.SPIFFEServer{ServerID: testenv.SPIREWorkloadID}, ""},
-			{"trustDomain self", v1beta1.SPIFFEServer{TrustDomain: v1beta1.TrustDomainSelf}, ""},
-			{"trustDomain", v1beta1.SPIFFEServer{TrustDomain: testenv.SPIRETrustDomain}, ""},
-			{"authorizeAny", v1beta1.SPIFFEServer{AuthorizeAny: true}, ""},
-			{"another serverID", v1beta1.SPIFFEServer{ServerID: "spiffe://example.org/someone-else"}, "unexpected ID"},
-			{"another trustDomain", v1beta1.SPIFFEServer{TrustDomain: "other.example"}, "unexpected trust domain"},
+			{"serverID", config.SPIFFEServer{ServerID: testenv.SPIREWorkloadID}, ""},
+			{"trustDomain self", config.SPIFFEServer{TrustDomain: config.TrustDomainSelf}, ""},
+			{"trustDomain", config.SPIFFEServer{TrustDomain: testenv.SPIRETrustDomain}, ""},
+			{"authorizeAny", config.SPIFFEServer{AuthorizeAny: true}, ""},
+			{"another serverID", config.SPIFFEServer{ServerID: "spiffe://example.org/someone-else"}, "unexpected ID"},
+			{"another trustDomain", config.SPIFFEServer{TrustDomain: "other.example"}, "unexpected trust domain"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				r, _ := newRegistries(t, t.TempDir(), v1beta1.Host{Host: reg.Host, TLS: &v1beta1.TLS{
-					ServerAuth: &v1beta1.ServerAuth{SPIFFE: &tc.s},
+				r, _ := newRegistries(t, t.TempDir(), config.Host{Host: reg.Host, TLS: &config.TLS{
+					ServerAuth: &config.ServerAuth{SPIFFE: &tc.s},
 				}})
 				ref := reg.Host + "/demo/" + strings.ToLower(strings.ReplaceAll(tc.name, " ", "-")) + ":v1"
 				if tc.refusal == "" {
@@ -105,10 +105,10 @@ func TestSPIFFE(t *testing.T) {
 		reg := testenv.StartRegistryWith(t, testenv.RegistryOptions{Debian: true, TLS: &testenv.RegistryTLS{
 			CertFile: cert, KeyFile: key, ClientCAFiles: []string{bundle},
 		}})
-		serverAuth := &v1beta1.ServerAuth{Value: string(ca.PEM)}
-		r, _ := newRegistries(t, t.TempDir(), v1beta1.Host{Host: reg.Host, TLS: &v1beta1.TLS{
+		serverAuth := &config.ServerAuth{Value: string(ca.PEM)}
+		r, _ := newRegistries(t, t.TempDir(), config.Host{Host: reg.Host, TLS: &config.TLS{
 			ServerAuth: serverAuth,
-			ClientAuth: &v1beta1.ClientAuth{Provider: v1beta1.ClientProviderX509SVID},
+			ClientAuth: &config.ClientAuth{SPIFFE: true},
 		}})
 		roundTrip(t, reg.Host+"/demo/app:v1", r.RemoteOptions())
 		// The Workload API source opened in New is closed by Close.
@@ -119,7 +119,7 @@ func TestSPIFFE(t *testing.T) {
 			t.Error("the X.509 source is still open after Close")
 		}
 
-		without, _ := newRegistries(t, t.TempDir(), v1beta1.Host{Host: reg.Host, TLS: &v1beta1.TLS{ServerAuth: serverAuth}})
+		without, _ := newRegistries(t, t.TempDir(), config.Host{Host: reg.Host, TLS: &config.TLS{ServerAuth: serverAuth}})
 		if err := push(reg.Host+"/demo/app:v2", randomImage(t, 1, 1024), without.RemoteOptions()); err == nil {
 			t.Fatal("the registry accepted a client without a certificate")
 		}
@@ -131,8 +131,8 @@ func TestSPIFFE(t *testing.T) {
 // New, naming the host and the field, when no socket is configured.
 func TestSPIFFEWithoutWorkloadAPI(t *testing.T) {
 	t.Setenv(workloadapi.SocketEnv, "")
-	_, err := New(context.Background(), Options{Root: t.TempDir(), Hosts: []v1beta1.Host{{
-		Host: "r.example", TLS: &v1beta1.TLS{ClientAuth: &v1beta1.ClientAuth{Provider: v1beta1.ClientProviderX509SVID}},
+	_, err := New(context.Background(), Options{Root: t.TempDir(), Hosts: []config.Host{{
+		Host: "r.example", TLS: &config.TLS{ClientAuth: &config.ClientAuth{SPIFFE: true}},
 	}}})
 	if err == nil || !strings.Contains(err.Error(), `host "r.example"`) || !strings.Contains(err.Error(), "tls.clientAuth") ||
 		!strings.Contains(err.Error(), workloadapi.SocketEnv) {

@@ -7,13 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
 	"github.com/spiffe/go-spiffe/v2/workloadapi"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/credential"
 )
 
@@ -32,7 +33,7 @@ type tlsBuilder struct {
 // config returns the TLS config for h, which has a tls block: at least
 // TLS 1.2, then the server verification and client certificate it names.
 // Errors name the field; New adds the host.
-func (b *tlsBuilder) config(ctx context.Context, h v1beta1.Host) (*tls.Config, error) {
+func (b *tlsBuilder) config(ctx context.Context, h config.Host) (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if sa := h.TLS.ServerAuth; sa != nil {
 		if err := b.serverAuth(ctx, cfg, sa); err != nil {
@@ -48,7 +49,7 @@ func (b *tlsBuilder) config(ctx context.Context, h v1beta1.Host) (*tls.Config, e
 	return cfg, nil
 }
 
-func (b *tlsBuilder) serverAuth(ctx context.Context, cfg *tls.Config, sa *v1beta1.ServerAuth) error {
+func (b *tlsBuilder) serverAuth(ctx context.Context, cfg *tls.Config, sa *config.ServerAuth) error {
 	if sa.SPIFFE == nil {
 		pemData, field, err := b.pem("tls.serverAuth", sa.FromPath, sa.Value)
 		if err != nil {
@@ -69,13 +70,18 @@ func (b *tlsBuilder) serverAuth(ctx context.Context, cfg *tls.Config, sa *v1beta
 	}
 	var authorizer tlsconfig.Authorizer
 	switch s := sa.SPIFFE; {
+	case strings.HasSuffix(s.ServerID, "/"):
+		authorizer, err = prefixAuthorizer(s.ServerID)
+		if err != nil {
+			return fmt.Errorf("%s.serverID: %w", field, err)
+		}
 	case s.ServerID != "":
 		id, err := spiffeid.FromString(s.ServerID)
 		if err != nil {
 			return fmt.Errorf("%s.serverID: %w", field, err)
 		}
 		authorizer = tlsconfig.AuthorizeID(id)
-	case s.TrustDomain == v1beta1.TrustDomainSelf:
+	case s.TrustDomain == config.TrustDomainSelf:
 		svid, err := src.GetX509SVID()
 		if err != nil {
 			return fmt.Errorf("%s.trustDomain %s: the workload's own X.509-SVID: %w", field, s.TrustDomain, err)
@@ -96,9 +102,9 @@ func (b *tlsBuilder) serverAuth(ctx context.Context, cfg *tls.Config, sa *v1beta
 	return nil
 }
 
-func (b *tlsBuilder) clientAuth(ctx context.Context, cfg *tls.Config, ca *v1beta1.ClientAuth) error {
-	if ca.Provider == v1beta1.ClientProviderX509SVID {
-		src, err := b.x509Source(ctx, "tls.clientAuth.provider "+ca.Provider)
+func (b *tlsBuilder) clientAuth(ctx context.Context, cfg *tls.Config, ca *config.ClientAuth) error {
+	if ca.SPIFFE {
+		src, err := b.x509Source(ctx, "tls.clientAuth.provider")
 		if err != nil {
 			return err
 		}
@@ -171,4 +177,23 @@ func (b *tlsBuilder) close() error {
 		return nil
 	}
 	return b.source.Close()
+}
+
+// prefixAuthorizer accepts the server SVIDs of prefix's trust domain whose
+// path starts with prefix's path on a segment boundary: the prefix
+// spiffe://example.org/registry/ accepts spiffe://example.org/registry/eu
+// and .../registry/eu/1, not spiffe://example.org/registry-old or
+// spiffe://example.org/registry itself.
+func prefixAuthorizer(prefix string) (tlsconfig.Authorizer, error) {
+	base, err := spiffeid.FromString(strings.TrimSuffix(prefix, "/"))
+	if err != nil {
+		return nil, err
+	}
+	want := base.Path() + "/"
+	return tlsconfig.AdaptMatcher(func(id spiffeid.ID) error {
+		if id.TrustDomain() != base.TrustDomain() || !strings.HasPrefix(id.Path(), want) {
+			return fmt.Errorf("unexpected ID %q: want one under %s", id, prefix)
+		}
+		return nil
+	}), nil
 }

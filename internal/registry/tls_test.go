@@ -1,13 +1,13 @@
 package registry
 
 import (
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
 
@@ -35,12 +35,12 @@ func TestPrivateCA(t *testing.T) {
 	root := t.TempDir()
 	caFile := copyInto(t, root, "ca.crt", ca.CertFile)
 
-	for name, sa := range map[string]*v1beta1.ServerAuth{
+	for name, sa := range map[string]*config.ServerAuth{
 		"fromPath": {FromPath: caFile},
 		"value":    {Value: string(ca.PEM)},
 	} {
 		t.Run(name, func(t *testing.T) {
-			r, _ := newRegistries(t, root, v1beta1.Host{Host: reg.Host, TLS: &v1beta1.TLS{ServerAuth: sa}})
+			r, _ := newRegistries(t, root, config.Host{Host: reg.Host, TLS: &config.TLS{ServerAuth: sa}})
 			roundTrip(t, reg.Host+"/demo/"+strings.ToLower(name)+":v1", r.RemoteOptions())
 		})
 	}
@@ -58,8 +58,8 @@ func TestPrivateCA(t *testing.T) {
 		if err := os.Mkdir(sub, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		_, err := New(t.Context(), Options{Root: sub, Hosts: []v1beta1.Host{{
-			Host: reg.Host, TLS: &v1beta1.TLS{ServerAuth: &v1beta1.ServerAuth{FromPath: "../ca.crt"}},
+		_, err := New(t.Context(), Options{Root: sub, Hosts: []config.Host{{
+			Host: reg.Host, TLS: &config.TLS{ServerAuth: &config.ServerAuth{FromPath: "../ca.crt"}},
 		}}})
 		if err == nil || !strings.Contains(err.Error(), "tls.serverAuth.fromPath") || !strings.Contains(err.Error(), reg.Host) {
 			t.Fatalf("err = %v", err)
@@ -77,22 +77,22 @@ func TestClientCertificate(t *testing.T) {
 		CertFile: cert, KeyFile: key, ClientCAFiles: []string{ca.CertFile},
 	}})
 	root := t.TempDir()
-	serverAuth := &v1beta1.ServerAuth{FromPath: copyInto(t, root, "ca.crt", ca.CertFile)}
+	serverAuth := &config.ServerAuth{FromPath: copyInto(t, root, "ca.crt", ca.CertFile)}
 	keyPEM, err := os.ReadFile(clientKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	r, _ := newRegistries(t, root, v1beta1.Host{Host: reg.Host, TLS: &v1beta1.TLS{
+	r, _ := newRegistries(t, root, config.Host{Host: reg.Host, TLS: &config.TLS{
 		ServerAuth: serverAuth,
-		ClientAuth: &v1beta1.ClientAuth{
-			Certificate: &v1beta1.PEMSource{FromPath: copyInto(t, root, "client.crt", clientCert)},
-			Key:         &v1beta1.PEMSource{Value: string(keyPEM)},
+		ClientAuth: &config.ClientAuth{
+			Certificate: &config.PEMSource{FromPath: copyInto(t, root, "client.crt", clientCert)},
+			Key:         &config.PEMSource{Value: string(keyPEM)},
 		},
 	}})
 	roundTrip(t, reg.Host+"/demo/app:v1", r.RemoteOptions())
 
-	without, _ := newRegistries(t, root, v1beta1.Host{Host: reg.Host, TLS: &v1beta1.TLS{ServerAuth: serverAuth}})
+	without, _ := newRegistries(t, root, config.Host{Host: reg.Host, TLS: &config.TLS{ServerAuth: serverAuth}})
 	err = push(reg.Host+"/demo/app:v2", randomImage(t, 1, 1024), without.RemoteOptions())
 	if err == nil || !strings.Contains(err.Error(), reg.Host) {
 		t.Fatalf("push without a client certificate: err = %v", err)

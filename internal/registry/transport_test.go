@@ -2,13 +2,12 @@ package registry
 
 import (
 	"context"
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"net/http"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 )
 
 // TestDropRedirectedAuth: the header a hop carried is dropped when a
@@ -62,12 +61,12 @@ func TestDropRedirectedAuth(t *testing.T) {
 // credential, asks the Docker config.
 func TestKeychainDecides(t *testing.T) {
 	t.Parallel()
-	r, err := New(context.Background(), Options{Root: t.TempDir(), Hosts: []v1beta1.Host{
-		{Host: "user.example", Username: "u", Credential: &v1beta1.Credential{Value: new("p")}},
-		{Host: "bearer.example:5000", Credential: &v1beta1.Credential{Value: new("t")}},
-		{Host: "docker.io", Username: "hub", Credential: &v1beta1.Credential{Value: new("hub-p")}},
-		{Host: "chunks.example", MaxChunkSize: new(int64(64))},
-		{Host: "123456789012.dkr.ecr.eu-west-1.amazonaws.com", Provider: v1beta1.RegistryProviderECR},
+	r, err := New(context.Background(), Options{Root: t.TempDir(), Hosts: []config.Host{
+		{Host: "user.example", Credential: &config.Source{Username: "u", Value: new("p")}},
+		{Host: "bearer.example:5000", Credential: &config.Source{Value: new("t")}},
+		{Host: "docker.io", Credential: &config.Source{Username: "hub", Value: new("hub-p")}},
+		{Host: "chunks.example", MaxChunkSize: 64},
+		{Host: "123456789012.dkr.ecr.eu-west-1.amazonaws.com", Provider: config.ProviderECR},
 	}})
 	if err != nil {
 		t.Fatal(err)

@@ -31,6 +31,9 @@ type NginxOptions struct {
 // NginxTLS is nginx's serving certificate.
 type NginxTLS struct {
 	CertFile, KeyFile string
+	// ClientCAFile, when set, makes nginx require a client certificate
+	// issued by this CA (mTLS).
+	ClientCAFile string
 }
 
 // Nginx is Debian's nginx running as one process of the test, in its own
@@ -106,6 +109,9 @@ func (n *Nginx) config(o NginxOptions, location string) string {
 	if o.TLS != nil {
 		listen += " ssl"
 		tlsLines = fmt.Sprintf("ssl_certificate %s;\n    ssl_certificate_key %s;", o.TLS.CertFile, o.TLS.KeyFile)
+		if o.TLS.ClientCAFile != "" {
+			tlsLines += fmt.Sprintf("\n    ssl_client_certificate %s;\n    ssl_verify_client on;", o.TLS.ClientCAFile)
+		}
 	}
 	var rate string
 	if o.LimitRate != "" {

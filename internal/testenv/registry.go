@@ -66,8 +66,9 @@ func StartHtpasswdRegistry(t testing.TB, user, password string) *Registry {
 	return StartRegistryWith(t, RegistryOptions{Debian: true, User: user, Password: password})
 }
 
-// writeHtpasswd writes dir/htpasswd holding one user and returns its path.
-func writeHtpasswd(t testing.TB, dir, user, password string) string {
+// WriteHtpasswd writes dir/htpasswd holding one user (bcrypt, as both
+// distribution and nginx accept) and returns its path.
+func WriteHtpasswd(t testing.TB, dir, user, password string) string {
 	t.Helper()
 	htpasswd := SystemTool(t, "htpasswd", "apache2-utils")
 	// bcrypt, as distribution requires; the password goes in on stdin so

@@ -204,7 +204,7 @@ http:
 	}
 	switch {
 	case o.User != "":
-		htpasswd := writeHtpasswd(t, r.Dir, o.User, o.Password)
+		htpasswd := WriteHtpasswd(t, r.Dir, o.User, o.Password)
 		fmt.Fprintf(&b, "auth:\n  htpasswd:\n    realm: flux-mirror-test\n    path: %s\n", htpasswd)
 	case o.Token != nil:
 		realm := o.Token.Realm
