@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,7 +37,7 @@ func BenchmarkSyncCharts(b *testing.B) {
 	needTime(b)
 	helm := testenv.Tool(b, "helm")
 	start := time.Now()
-	repo := makeChartRepo(b, helm)
+	repo := makeChartRepo(b)
 	progress("chart repository of %d versions made in %s", len(repo.versions), time.Since(start).Round(time.Millisecond))
 	j := &job{src: repo.url, repos: []string{chartName}, tags: repo.versions,
 		srcLog: func() []testenv.AccessLine { return nginxLog(b, repo.nginx) },
@@ -68,32 +67,23 @@ type chartRepo struct {
 }
 
 // makeChartRepo packages the chart's versions with the real helm CLI,
-// indexes them with `helm repo index` and serves them with nginx.
-func makeChartRepo(b *testing.B, helm string) *chartRepo {
-	root := b.TempDir()
+// indexes them with `helm repo index` (the test kit's chart repository)
+// and serves them with nginx.
+func makeChartRepo(b *testing.B) *chartRepo {
+	var charts []testenv.HelmChart
+	for i := range chartCount {
+		charts = append(charts, testenv.HelmChart{Name: chartName, Version: fmt.Sprintf("1.%d.0", i), Padding: chartDataSize})
+	}
+	root := testenv.MakeChartRepository(b, charts...)
 	n := testenv.StartNginxStatic(b, root, testenv.NginxOptions{})
 	repo := &chartRepo{url: "http://" + n.Host, nginx: n, digests: map[string]v1.Hash{}}
-	work := b.TempDir()
-	chart := filepath.Join(work, chartName)
-	if err := os.MkdirAll(filepath.Join(chart, "files"), 0o700); err != nil {
-		b.Fatal(err)
-	}
-	writeFile(b, filepath.Join(chart, "Chart.yaml"),
-		"apiVersion: v2\nname: "+chartName+"\ndescription: syncbench's chart\ntype: application\nversion: 0.0.0\n")
-	for i := range chartCount {
-		v := fmt.Sprintf("1.%d.0", i)
-		repo.versions = append(repo.versions, v)
-		data := blobBytes(b, testenv.NewBlob(b, uint64(5000+i), chartDataSize))
-		writeFile(b, filepath.Join(chart, "files", "data.bin"), string(data))
-		runSetup(b, work, nil, helm, "package", chart, "--version", v, "-d", root)
-	}
-	runSetup(b, work, nil, helm, "repo", "index", root, "--url", repo.url)
-	for _, v := range repo.versions {
-		raw, err := os.ReadFile(filepath.Join(root, chartName+"-"+v+".tgz"))
+	for _, c := range charts {
+		raw, err := os.ReadFile(filepath.Join(root, c.Name+"-"+c.Version+".tgz"))
 		if err != nil {
 			b.Fatal(err)
 		}
-		repo.digests[v] = v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", sha256.Sum256(raw))}
+		repo.versions = append(repo.versions, c.Version)
+		repo.digests[c.Version] = v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", sha256.Sum256(raw))}
 		repo.bytes += int64(len(raw))
 	}
 	return repo
@@ -149,7 +139,7 @@ func helmLoop(helm string, check bool, parallel int) func(src, dst, dir string, 
 			return nil, fmt.Errorf("helm loop: one chart, not %q", charts)
 		}
 		c := charts[0]
-		var one strings.Builder // one version, $1
+		var one strings.Builder // one version, $1, in the environment below
 		fmt.Fprintf(&one, "set -eu\nhelm=%q\ndir=%q\nv=$1\n", helm, dir)
 		if check {
 			fmt.Fprintf(&one, "\"$helm\" show chart oci://%s/%s/%s --version \"$v\" --plain-http >/dev/null 2>&1 && exit 0\n", dst, chartPath, c)
@@ -159,7 +149,9 @@ func helmLoop(helm string, check bool, parallel int) func(src, dst, dir string, 
 
 		var all strings.Builder
 		fmt.Fprintf(&all, "set -eu\nhelm=%q\ndir=%q\n", helm, dir)
-		all.WriteString(`export HELM_CONFIG_HOME="$dir/helm/config" HELM_CACHE_HOME="$dir/helm/cache" HELM_DATA_HOME="$dir/helm/data"` + "\n")
+		for _, kv := range testenv.HelmHome(dir) {
+			fmt.Fprintf(&all, "export %q\n", kv)
+		}
 		fmt.Fprintf(&all, "\"$helm\" repo add src %q --force-update >/dev/null\n", src)
 		all.WriteString("rm -rf \"$dir/pull\" && mkdir \"$dir/pull\"\n")
 		fmt.Fprintf(&all, "printf '%%s\\n' %s | xargs -P%d -n1 sh \"$dir/helm-one.sh\"\n", strings.Join(versions, " "), parallel)
@@ -199,39 +191,6 @@ func nginxLog(b *testing.B, n *testenv.Nginx) []testenv.AccessLine {
 		out = append(out, testenv.AccessLine{Method: f[0], Path: f[1], Status: status})
 	}
 	return out
-}
-
-// runSetup runs a peer to build a workload (not measured) in dir, with
-// HOME there; a failure fails the benchmark with the peer's output.
-func runSetup(b *testing.B, dir string, env []string, argv ...string) string {
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), "HOME="+dir), env...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		b.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out)
-	}
-	return string(out)
-}
-
-// blobBytes reads a test blob whole.
-func blobBytes(b *testing.B, blob testenv.Blob) []byte {
-	rc, err := blob.Layer().Compressed()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(rc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return data
-}
-
-func writeFile(b *testing.B, path, content string) {
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		b.Fatal(err)
-	}
 }
 
 // printCharts prints the charts tables, cold and warm, with the ratios to
