@@ -114,6 +114,10 @@ type Credential struct {
 	// Exp is the signed JWT's lifetime as a Go duration ("5m"); only with
 	// JWKPath and JWKValue. Defaults to DefaultJWTLifetime.
 	Exp string `json:"exp,omitempty"`
+	// Envelope is a Go text/template applied to the token just before it
+	// is used, with {{.Token}} and the functions base64 and hex, as in
+	// v1beta2: the one field v1beta1 gained after v1beta2 came.
+	Envelope string `json:"envelope,omitempty"`
 }
 
 // TLS configures transport TLS to a registry. At least one field is set.

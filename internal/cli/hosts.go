@@ -74,6 +74,9 @@ func (o *rootOptions) loadConfig(ctx context.Context, path string) (*config.Load
 	}()
 	select {
 	case r := <-done:
+		if r.err == nil {
+			o.warnDeprecated(r.loaded)
+		}
 		return r.loaded, r.err
 	case <-lctx.Done():
 		name := "the config"
@@ -82,6 +85,15 @@ func (o *rootOptions) loadConfig(ctx context.Context, path string) (*config.Load
 		}
 		err := fmt.Errorf("read %s: %w (a FIFO with no writer, a terminal or a hung mount never ends a read)", name, lctx.Err())
 		return nil, afterDeadline(ctx, lctx, o.timeout, "reading the config", err)
+	}
+}
+
+// warnDeprecated warns, once per run (a run loads one config), that the
+// config is written in a deprecated version, listing what to rename.
+func (o *rootOptions) warnDeprecated(l *config.Loaded) {
+	if d := l.Config.Deprecations; len(d) > 0 {
+		o.log().Warningf("%s is deprecated, and this config still works; to move it to %s: %s",
+			l.Config.APIVersion, config.CurrentVersion, strings.Join(d, "; "))
 	}
 }
 

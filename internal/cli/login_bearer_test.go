@@ -81,7 +81,7 @@ func TestLoginBearerTokenJWKS(t *testing.T) {
 
 	pull := signAccess(t, key, "demo/hello", "pull")
 	t.Setenv("LOGIN_TEST_BEARER", pull)
-	cfg := writeFile(t, dir, "mirror.yaml", header+"hosts:\n- host: "+reg.Host+"\n  credential:\n    value: ${LOGIN_TEST_BEARER}\n")
+	cfg := writeFile(t, dir, "mirror.yaml", headerV2+"hosts:\n- host: "+reg.Host+"\n  credential:\n    type: jwt\n    value: ${LOGIN_TEST_BEARER}\n")
 	r := login(t, "-f", cfg, "--docker-config", docker)
 	path := filepath.Join(docker, "config.json")
 	wantLines(t, r.stderr, "• "+reg.Host+": bearer token stored in "+path+" as registrytoken\n", "✔ Docker config "+path+" updated (1 host)")

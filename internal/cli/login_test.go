@@ -210,7 +210,7 @@ func TestLoginPassHelperCraneOras(t *testing.T) {
 	pass.SetEnv(t)
 	docker := filepath.Join(t.TempDir(), "docker")
 	t.Setenv("LOGIN_TEST_PASSWORD", password)
-	cfg := mirrorConfig(t, "- host: "+reg.Host+"\n  username: robot\n  credential:\n    value: ${LOGIN_TEST_PASSWORD}\n")
+	cfg := writeFile(t, t.TempDir(), "mirror.yaml", headerV2+"hosts:\n- host: "+reg.Host+"\n  credential:\n    type: jwt\n    username: robot\n    value: ${LOGIN_TEST_PASSWORD}\n")
 
 	r := login(t, "-f", cfg, "--docker-config", docker)
 	wantLines(t, r.stderr,

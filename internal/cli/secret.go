@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"strings"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/credential"
 	"github.com/fluxcd/flux-mirror/internal/dockerconfig"
 	"github.com/fluxcd/flux-mirror/internal/kube"
@@ -270,7 +270,7 @@ func warnBearer(o *secretOptions, creds []credential.Credential) {
 	if len(bearer) == 0 {
 		return
 	}
-	o.log().Warningf("%s %s a bearer token (registrytoken): Flux OCIRepository and HelmRepository use it, but kubelet and containerd ignore it, so pods cannot pull from %s with this Secret; set username on the host to write a username/password pair instead",
+	o.log().Warningf("%s %s a bearer token (registrytoken): Flux OCIRepository and HelmRepository use it, but kubelet and containerd ignore it, so pods cannot pull from %s with this Secret; set credential.username (in v1beta1, username on the host) to write a username/password pair instead",
 		strings.Join(bearer, ", "), plural(len(bearer), "gets", "get"), plural(len(bearer), "it", "them"))
 }
 

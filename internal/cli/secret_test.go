@@ -85,20 +85,45 @@ func dockerConfig(t *testing.T, ns, name string) map[string]map[string]string {
 
 // staticConfig writes a config with one host per static source, and a
 // key pair made by the keygen command, into a new directory.
-func staticConfig(t *testing.T) (dir string, pub string) {
-	t.Helper()
-	dir = t.TempDir()
-	if r := run(t, nil, "keygen", "-o", filepath.Join(dir, "keys"), "--type", "ecdsa-p256"); r.err != nil {
-		t.Fatal(r.stderr)
-	}
-	priv, err := os.ReadFile(filepath.Join(dir, "keys", "privkey.json"))
-	must(t, err)
-	noteSecret(string(priv), "privkey.json")
-	writeFile(t, dir, "token", "  file-token-0f6c2a  \n")
-	noteSecret("file-token-0f6c2a", "fromPath token")
-	noteSecret("value-token-7d1e9b", "value token")
-	t.Setenv("TEST_REGISTRY_TOKEN", "value-token-7d1e9b")
-	writeFile(t, dir, "mirror.yaml", `apiVersion: mirror.plugin.fluxcd.io/v1beta1
+// staticV1beta2 is the config of most secret tests: a host of each static
+// kind, a signed JWT, Docker Hub and a host with TLS only.
+const staticV1beta2 = `apiVersion: mirror.plugin.fluxcd.io/v1beta2
+kind: Config
+hosts:
+  - host: registry.example.com
+    credential:
+      type: jwt
+      username: robot
+      value: ${TEST_REGISTRY_TOKEN}
+  - host: localhost:5000
+    credential:
+      type: jwt
+      fromPath: token
+  - host: jwt.example.com
+    credential:
+      type: jwt
+      username: signer
+      jwkPath: keys/privkey.json
+      issuer: https://issuer.example.com
+      subject: system:serviceaccount:ci:builder
+      audiences: [jwt-audience]
+      expiration: 5m
+  - host: docker.io
+    credential:
+      type: jwt
+      username: hubuser
+      value: ${TEST_REGISTRY_TOKEN}
+  - host: tls-only.example.com
+    tls:
+      serverAuth:
+        value: |
+          -----BEGIN CERTIFICATE-----
+          MIIBszCCAVmgAwIBAgIUAAAAAAAAAAAAAAAAAAAAAAAAAAAwCgYIKoZIzj0EAwIw
+          -----END CERTIFICATE-----
+`
+
+// staticV1beta1 is staticV1beta2 written in the deprecated version.
+const staticV1beta1 = `apiVersion: mirror.plugin.fluxcd.io/v1beta1
 kind: Config
 hosts:
   - host: registry.example.com
@@ -127,7 +152,26 @@ hosts:
           -----BEGIN CERTIFICATE-----
           MIIBszCCAVmgAwIBAgIUAAAAAAAAAAAAAAAAAAAAAAAAAAAwCgYIKoZIzj0EAwIw
           -----END CERTIFICATE-----
-`)
+`
+
+// staticConfig writes staticV1beta2 as mirror.yaml (and staticV1beta1 as
+// mirror-v1beta1.yaml) with the files they name, and returns the directory
+// and the public key that verifies the signed JWT.
+func staticConfig(t *testing.T) (dir string, pub string) {
+	t.Helper()
+	dir = t.TempDir()
+	if r := run(t, nil, "keygen", "-o", filepath.Join(dir, "keys"), "--type", "ecdsa-p256"); r.err != nil {
+		t.Fatal(r.stderr)
+	}
+	priv, err := os.ReadFile(filepath.Join(dir, "keys", "privkey.json"))
+	must(t, err)
+	noteSecret(string(priv), "privkey.json")
+	writeFile(t, dir, "token", "  file-token-0f6c2a  \n")
+	noteSecret("file-token-0f6c2a", "fromPath token")
+	noteSecret("value-token-7d1e9b", "value token")
+	t.Setenv("TEST_REGISTRY_TOKEN", "value-token-7d1e9b")
+	writeFile(t, dir, "mirror.yaml", staticV1beta2)
+	writeFile(t, dir, "mirror-v1beta1.yaml", staticV1beta1)
 	return dir, filepath.Join(dir, "keys", "pubkey.json")
 }
 

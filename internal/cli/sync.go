@@ -3,13 +3,13 @@ package cli
 import (
 	"context"
 	"fmt"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"slices"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/spf13/cobra"
 
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/mirror"
 	"github.com/fluxcd/flux-mirror/internal/registry"
 	"github.com/fluxcd/flux-mirror/internal/selector"

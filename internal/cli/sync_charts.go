@@ -2,9 +2,9 @@ package cli
 
 import (
 	"fmt"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"strings"
 
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/helmrepo"
 	"github.com/fluxcd/flux-mirror/internal/mirror"
 	"github.com/fluxcd/flux-mirror/internal/selector"

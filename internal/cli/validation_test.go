@@ -9,7 +9,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-const header = "apiVersion: mirror.plugin.fluxcd.io/v1beta1\nkind: Config\n"
+// header starts a v1beta1 config (most tests still write the deprecated
+// version, which keeps working); headerV2 a v1beta2 one.
+const (
+	header   = "apiVersion: mirror.plugin.fluxcd.io/v1beta1\nkind: Config\n"
+	headerV2 = "apiVersion: mirror.plugin.fluxcd.io/v1beta2\nkind: Config\n"
+)
 
 // TestBadInputChangesNothing runs the secret command on bad configs and
 // flags against a real API server: each exits with one ✗ line naming the

@@ -91,3 +91,11 @@ func Check(provider, host string) error {
 	}
 	return nil
 }
+
+// DockerHub is the canonical name of Docker Hub's registry; docker.io is
+// the other name users write for it (the registry package's keychain and
+// go-containerregistry agree).
+const DockerHub = "index.docker.io"
+
+// IsDockerHub says whether host is one of Docker Hub's names.
+func IsDockerHub(host string) bool { return host == "docker.io" || host == DockerHub }

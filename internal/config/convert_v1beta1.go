@@ -13,7 +13,7 @@ import (
 func fromV1beta1(in *v1beta1.Config) *Config {
 	out := &Config{APIVersion: in.APIVersion}
 	d := deprecations{}
-	d.add("apiVersion: " + v1beta1.GroupVersion + " becomes " + v1beta2.GroupVersion)
+	d.add("apiVersion: " + v1beta2.GroupVersion)
 	for i, h := range in.Hosts {
 		out.Hosts = append(out.Hosts, hostFromV1beta1(index("hosts", i), h, &d))
 	}
@@ -48,7 +48,7 @@ func hostFromV1beta1(path string, h v1beta1.Host, d *deprecations) Host {
 		d.add("hosts[].credential gains type: jwt (required)")
 		s := &Source{
 			Username: h.Username, Value: c.Value, FromPath: c.FromPath, JWKPath: c.JWKPath, JWKValue: c.JWKValue,
-			Provider: c.Provider, Issuer: c.Iss, Subject: c.Sub,
+			Provider: c.Provider, Issuer: c.Iss, Subject: c.Sub, Envelope: c.Envelope,
 		}
 		if h.Username != "" {
 			d.add("hosts[].username moves to hosts[].credential.username")
@@ -61,9 +61,12 @@ func hostFromV1beta1(path string, h v1beta1.Host, d *deprecations) Host {
 			s.Audiences = []string{c.Aud}
 			d.add("credential.aud becomes audiences (a list)")
 		}
-		for name, set := range map[string]bool{"iss becomes issuer": c.Iss != "", "sub becomes subject": c.Sub != "", "exp becomes expiration": c.Exp != ""} {
-			if set {
-				d.add("credential." + name)
+		for _, r := range []struct {
+			rename string
+			set    bool
+		}{{"iss becomes issuer", c.Iss != ""}, {"sub becomes subject", c.Sub != ""}, {"exp becomes expiration", c.Exp != ""}} {
+			if r.set {
+				d.add("credential." + r.rename)
 			}
 		}
 		if c.JWKPath != "" || c.JWKValue != nil {

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/fluxcd/flux-mirror/api/v1beta1"
+	"github.com/fluxcd/flux-mirror/api/v1beta2"
 )
 
 // Decode parses a config document strictly: an unknown field, a key given
@@ -33,25 +35,79 @@ func Decode(data []byte) (*v1beta1.Config, error) {
 	return cfg, err
 }
 
-// decodeRoot decodes a config's top-level mapping, whose substituted
-// scalars are subs. It also returns the line of each field path and the
-// substitution of each, so that validation problems can point into the file
-// and never quote a substituted value.
+// decodeRoot decodes a v1beta1 config's top-level mapping, whose
+// substituted scalars are subs. It also returns the line of each field
+// path and the substitution of each, so that validation problems can point
+// into the file and never quote a substituted value.
 func decodeRoot(root *yaml.Node, subs substitutions) (*v1beta1.Config, positions, error) {
 	if err := checkIdentity(root, subs); err != nil {
 		return nil, positions{}, err
 	}
 	cfg := &v1beta1.Config{}
-	d := &decoder{subs: subs}
+	at, err := decodeInto(root, subs, cfg, nil)
+	return cfg, at, err
+}
+
+// decodeAny decodes, validates and converts a config of the version its
+// apiVersion names; one without apiVersion is read as the current version
+// (and validation says apiVersion is required).
+func decodeAny(root *yaml.Node, subs substitutions) (*Config, error) {
+	if err := checkIdentity(root, subs); err != nil {
+		return nil, err
+	}
+	if v := lookup(root, "apiVersion"); v != nil && v.Value == v1beta1.GroupVersion {
+		cfg := &v1beta1.Config{}
+		at, err := decodeInto(root, subs, cfg, nil)
+		if err != nil {
+			return nil, err
+		}
+		return validateV1beta1(cfg, at)
+	}
+	cfg := &v1beta2.Config{}
+	at, err := decodeInto(root, subs, cfg, v1beta1Renames)
+	if err != nil {
+		return nil, err
+	}
+	return validateV1beta2(cfg, at)
+}
+
+// decodeInto decodes a config's top-level mapping into dst, a pointer to
+// one version's Config.
+func decodeInto(root *yaml.Node, subs substitutions, dst any, renamed map[reflect.Type]map[string]string) (positions, error) {
+	d := &decoder{subs: subs, renamed: renamed}
 	d.problems.positions = positions{lines: map[string]int{}, subst: map[string]*substitution{}}
-	d.decode(root, reflect.ValueOf(cfg).Elem(), "")
+	d.decode(root, reflect.ValueOf(dst).Elem(), "")
 	if d.exhausted != nil {
-		return nil, positions{}, d.exhausted
+		return positions{}, d.exhausted
 	}
 	if err := d.problems.err(); err != nil {
-		return nil, positions{}, err
+		return positions{}, err
 	}
-	return cfg, d.problems.positions, nil
+	return d.problems.positions, nil
+}
+
+// v1beta1Renames are the v1beta1 fields a v1beta2 config may still carry
+// by habit, with what to write instead.
+var v1beta1Renames = map[reflect.Type]map[string]string{
+	reflect.TypeFor[v1beta2.Host](): {"username": "a v1beta1 field: in v1beta2 it is credential.username"},
+	reflect.TypeFor[v1beta2.Credential](): {
+		"aud": "a v1beta1 field: write audiences, a list",
+		"iss": "a v1beta1 field: write issuer",
+		"sub": "a v1beta1 field: write subject",
+		"exp": "a v1beta1 field: write expiration",
+	},
+	reflect.TypeFor[v1beta2.SPIFFEServer](): {"authorizeAny": "removed in v1beta2: name the trustDomain, or a serverID ending in / for a path prefix"},
+}
+
+// Parse decodes, validates and converts a config's bytes, of either
+// version, without substituting environment variables; Load is what the
+// commands use.
+func Parse(data []byte) (*Config, error) {
+	root, err := singleDocument(data)
+	if err != nil {
+		return nil, err
+	}
+	return decodeAny(root, nil)
 }
 
 // singleDocument checks a config's text and returns the top-level mapping
@@ -110,18 +166,22 @@ func yamlError(err error, data []byte) error {
 // which reports them together with everything else.
 func checkIdentity(root *yaml.Node, subs substitutions) error {
 	p := problems{positions: positions{subst: map[string]*substitution{}}}
-	for _, want := range []struct{ key, value string }{
-		{"apiVersion", v1beta1.GroupVersion},
-		{"kind", v1beta1.Kind},
+	for _, want := range []struct {
+		key    string
+		values []string
+		msg    string
+	}{
+		{"apiVersion", []string{v1beta2.GroupVersion, v1beta1.GroupVersion}, v1beta2.GroupVersion + " (or the deprecated " + v1beta1.GroupVersion + ")"},
+		{"kind", []string{v1beta1.Kind}, v1beta1.Kind},
 	} {
 		n := lookup(root, want.key)
-		if n == nil || n.Kind != yaml.ScalarNode || isNull(n) || n.Value == want.value {
+		if n == nil || n.Kind != yaml.ScalarNode || isNull(n) || slices.Contains(want.values, n.Value) {
 			continue
 		}
 		if s := subs[n]; s != nil {
 			p.subst[want.key] = s
 		}
-		p.addAt(n.Line, want.key, "must be %s, got %q", safe(want.value), n.Value)
+		p.addAt(n.Line, want.key, "must be %s, got %q", safe(want.msg), n.Value)
 	}
 	return p.err()
 }

@@ -26,6 +26,10 @@ type decoder struct {
 	// exhausted is set once aliases expanded to more than
 	// maxAliasExpansion values; decoding then stops.
 	exhausted error
+	// renamed maps a field of an older version, by the type of the struct
+	// it was in, to what to write instead, for the hint of an unknown
+	// field.
+	renamed map[reflect.Type]map[string]string
 }
 
 const (
@@ -141,6 +145,9 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		seen[key.Value] = key.Line
 		if !known {
 			hint := suggest(key.Value, names)
+			if r, ok := d.renamed[v.Type()][key.Value]; ok {
+				hint = " (" + r + ")"
+			}
 			if sub != nil {
 				hint = " (expected one of " + strings.Join(names, ", ") + ")"
 			}

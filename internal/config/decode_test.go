@@ -94,7 +94,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"mapping for a list", header + "hosts: {host: a.io}\n", "line 3: hosts: expected a list, got a mapping"},
 		{"non-string key", header + "hosts:\n- {[a]: b}\n", "hosts[0]: a key must be a string, got a list"},
 		{"merge key", header + "hosts:\n- <<: {host: a.io}\n", "line 4: hosts[0]: merge keys (<<) are not supported"},
-		{"wrong apiVersion only", "apiVersion: v1\nkind: Config\nspec: {}\n", `line 1: apiVersion: must be mirror.plugin.fluxcd.io/v1beta1, got "v1"`},
+		{"wrong apiVersion only", "apiVersion: v1\nkind: Config\nspec: {}\n", `line 1: apiVersion: must be mirror.plugin.fluxcd.io/v1beta2 (or the deprecated mirror.plugin.fluxcd.io/v1beta1), got "v1"`},
 		{"wrong kind only", "apiVersion: mirror.plugin.fluxcd.io/v1beta1\nkind: Secret\ndata: {}\n", `line 2: kind: must be Config, got "Secret"`},
 	}
 	for _, tt := range tests {

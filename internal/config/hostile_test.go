@@ -220,7 +220,7 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		{"kind", "apiVersion: mirror.plugin.fluxcd.io/v1beta1\nkind: ${V}\n", secret,
 			"line 2: kind: the value of ${V}: must be Config"},
 		{"apiVersion", "apiVersion: ${V}\nkind: Config\n", secret,
-			"line 1: apiVersion: the value of ${V}: must be mirror.plugin.fluxcd.io/v1beta1"},
+			"line 1: apiVersion: the value of ${V}: must be mirror.plugin.fluxcd.io/v1beta2 (or the deprecated mirror.plugin.fluxcd.io/v1beta1)"},
 		{"unknown key", hostsDoc("{host: a.io, maxChunkSize: 1, '${V}': x}"), secret,
 			"line 4: hosts[0].${V}: unknown field"},
 		{"registry provider", hostsDoc("{host: a.io, provider: '${V}'}"), secret,

@@ -97,11 +97,7 @@ func parse(opts Options, data []byte) (*Config, error) {
 			return nil, err
 		}
 	}
-	cfg, at, err := decodeRoot(root, subs)
-	if err != nil {
-		return nil, err
-	}
-	return validateV1beta1(cfg, at)
+	return decodeAny(root, subs)
 }
 
 // read returns a config's bytes and the directory its relative paths are

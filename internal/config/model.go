@@ -1,6 +1,14 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/fluxcd/flux-mirror/api/v1beta2"
+	"github.com/fluxcd/flux-mirror/internal/cloudhost"
+)
+
+// CurrentVersion is the config version to write today.
+const CurrentVersion = v1beta2.GroupVersion
 
 // Config is a loaded config in the form every command works on, whatever
 // version was written: each version is decoded and validated in its own
@@ -25,9 +33,9 @@ const DefaultJWTLifetime = 60 * time.Second
 // minted from the ambient cloud identity. An empty Provider is a generic
 // host (its Credential and TLS apply).
 const (
-	ProviderECR = "ecr"
-	ProviderACR = "acr"
-	ProviderGAR = "gar"
+	ProviderECR = cloudhost.ECR
+	ProviderACR = cloudhost.ACR
+	ProviderGAR = cloudhost.GAR
 )
 
 // Token providers of a credential Source.

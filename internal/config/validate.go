@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fluxcd/flux-mirror/api/v1beta1"
+	"github.com/fluxcd/flux-mirror/internal/cloudhost"
 )
 
 // Validate checks every rule of a decoded v1beta1 config and reports all
@@ -71,21 +72,29 @@ func validateMirror(p *problems, cfg *Config) {
 
 // validateHosts checks each host and that no registry appears twice.
 func validateHosts(p *problems, hosts []v1beta1.Host) {
-	first := map[string]int{}
+	names := make([]string, len(hosts))
 	for i := range hosts {
-		path := index("hosts", i)
-		validateHost(p, path, &hosts[i])
-		if hosts[i].Host == "" {
+		validateHost(p, index("hosts", i), &hosts[i])
+		names[i] = hosts[i].Host
+	}
+	checkUniqueHosts(p, names)
+}
+
+// checkUniqueHosts reports a registry listed twice (hosts[].host).
+func checkUniqueHosts(p *problems, hosts []string) {
+	first := map[string]int{}
+	for i, h := range hosts {
+		if h == "" {
 			continue
 		}
-		key := registryKey(hosts[i].Host)
+		path := index("hosts", i)
+		key := registryKey(h)
 		if j, dup := first[key]; dup {
-			other := any(hosts[j].Host)
+			other := any(hosts[j])
 			if p.substituted(field(index("hosts", j), "host")) {
 				other = "…"
 			}
-			p.add(field(path, "host"), "%q is the same registry as hosts[%d] (%q), list each registry once",
-				hosts[i].Host, j, other)
+			p.add(field(path, "host"), "%q is the same registry as hosts[%d] (%q), list each registry once", h, j, other)
 			continue
 		}
 		first[key] = i
@@ -95,9 +104,8 @@ func validateHosts(p *problems, hosts []v1beta1.Host) {
 // registryKey is the identity of a host for uniqueness: Docker Hub answers
 // to more than one name.
 func registryKey(host string) string {
-	switch host {
-	case "docker.io", "index.docker.io":
-		return "index.docker.io"
+	if cloudhost.IsDockerHub(host) {
+		return cloudhost.DockerHub
 	}
 	return host
 }

@@ -10,7 +10,9 @@ import (
 )
 
 var (
-	credentialSources = []string{"value", "fromPath", "jwkPath", "jwkValue", "provider"}
+	// SourceFields are a credential's token sources, of which exactly one
+	// is set, by their field names (the same in every version).
+	SourceFields = []string{"value", "fromPath", "jwkPath", "jwkValue", "provider"}
 
 	credentialProviders = []string{
 		v1beta1.CredentialProviderGitHub,
@@ -45,7 +47,7 @@ const LongJWTLifetime = 24 * time.Hour
 // validateCredential checks a token source and the claims that go with it.
 // Messages never include Value or JWKValue.
 func validateCredential(p *problems, path string, c *v1beta1.Credential) {
-	one := p.exactlyOne(path, credentialSources,
+	one := p.exactlyOne(path, SourceFields,
 		c.Value != nil, c.FromPath != "", c.JWKPath != "", c.JWKValue != nil, c.Provider != "")
 
 	if c.Value != nil && *c.Value == "" {
@@ -69,6 +71,11 @@ func validateCredential(p *problems, path string, c *v1beta1.Credential) {
 		p.add(field(path, "provider"), "unknown provider %q, expected one of %s",
 			c.Provider, safe(strings.Join(credentialProviders, ", ")))
 	}
+	if c.Envelope != "" {
+		if err := checkEnvelope(c.Envelope); err != nil {
+			p.add(field(path, "envelope"), "%v", err)
+		}
+	}
 	if one {
 		validateClaims(p, path, c)
 	}
@@ -78,7 +85,7 @@ func validateCredential(p *problems, path string, c *v1beta1.Credential) {
 // that is set: a signed JWT needs an issuer and subject, a token minted
 // elsewhere takes only an audience, and a fixed token takes none.
 func validateClaims(p *problems, path string, c *v1beta1.Credential) {
-	source := credentialSources[slices.Index([]bool{
+	source := SourceFields[slices.Index([]bool{
 		c.Value != nil, c.FromPath != "", c.JWKPath != "", c.JWKValue != nil, c.Provider != "",
 	}, true)]
 	signed := c.JWKPath != "" || c.JWKValue != nil

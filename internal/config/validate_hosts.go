@@ -1,7 +1,6 @@
 package config
 
 import (
-	"github.com/fluxcd/flux-mirror/internal/cloudhost"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -9,6 +8,7 @@ import (
 	"unicode"
 
 	"github.com/fluxcd/flux-mirror/api/v1beta1"
+	"github.com/fluxcd/flux-mirror/internal/cloudhost"
 )
 
 var registryProviders = []string{

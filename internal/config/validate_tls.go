@@ -43,40 +43,61 @@ func validateSPIFFEServer(p *problems, path string, s *v1beta1.SPIFFEServer) {
 			p.add(field(path, "serverID"), "%v", err)
 		}
 	}
-	if s.TrustDomain != "" && s.TrustDomain != v1beta1.TrustDomainSelf {
-		if name, ok := strings.CutPrefix(s.TrustDomain, "spiffe://"); ok {
-			p.add(field(path, "trustDomain"), "write the trust domain name without spiffe://, %q", name)
-		} else if err := validateTrustDomain(s.TrustDomain); err != nil {
-			p.add(field(path, "trustDomain"), "%v, or write %q for the client's own", err, safe(v1beta1.TrustDomainSelf))
-		}
+	validateTrustDomainField(p, field(path, "trustDomain"), s.TrustDomain)
+}
+
+// validateTrustDomainField checks a trustDomain field: a trust domain name
+// or "self".
+func validateTrustDomainField(p *problems, path, td string) {
+	if td == "" || td == TrustDomainSelf {
+		return
+	}
+	if name, ok := strings.CutPrefix(td, "spiffe://"); ok {
+		p.add(path, "write the trust domain name without spiffe://, %q", name)
+	} else if err := validateTrustDomain(td); err != nil {
+		p.add(path, "%v, or write %q for the client's own", err, safe(TrustDomainSelf))
 	}
 }
 
 func validateClientAuth(p *problems, path string, c *v1beta1.ClientAuth) {
+	if c.Provider != "" && c.Provider != v1beta1.ClientProviderX509SVID {
+		p.add(field(path, "provider"), "unknown provider %q, expected %s", c.Provider, safe(v1beta1.ClientProviderX509SVID))
+	}
+	validateClientPair(p, path, c.Provider != "", pem1(c.Certificate), pem1(c.Key), v1beta1.ClientProviderX509SVID)
+}
+
+func pem1(s *v1beta1.PEMSource) *PEMSource {
+	if s == nil {
+		return nil
+	}
+	return &PEMSource{FromPath: s.FromPath, Value: s.Value}
+}
+
+// validateClientPair checks that a clientAuth sets either its provider
+// (named spiffeName in the version written) or a certificate and key, and
+// the PEM sources given.
+func validateClientPair(p *problems, path string, provider bool, cert, key *PEMSource, spiffeName string) {
 	switch {
-	case c.Provider != "":
-		if c.Provider != v1beta1.ClientProviderX509SVID {
-			p.add(field(path, "provider"), "unknown provider %q, expected %s", c.Provider, safe(v1beta1.ClientProviderX509SVID))
-		}
-		if c.Certificate != nil || c.Key != nil {
+	case provider:
+		if cert != nil || key != nil {
 			p.add(path, "set either provider or certificate and key, not both")
 		}
-	case c.Certificate == nil && c.Key == nil:
-		p.add(path, "set either provider: %s, or certificate and key", safe(v1beta1.ClientProviderX509SVID))
-	case c.Certificate == nil:
+	case cert == nil && key == nil:
+		p.add(path, "set either provider: %s, or certificate and key", safe(spiffeName))
+	case cert == nil:
 		p.add(field(path, "certificate"), "required with key")
-	case c.Key == nil:
+	case key == nil:
 		p.add(field(path, "key"), "required with certificate")
 	}
-	if c.Certificate != nil {
-		validatePEMSource(p, field(path, "certificate"), c.Certificate, "a certificate", isCertificate)
+	if cert != nil {
+		validatePEMSource(p, field(path, "certificate"), cert, "a certificate", isCertificate)
 	}
-	if c.Key != nil {
-		validatePEMSource(p, field(path, "key"), c.Key, "a private key", isPrivateKey)
+	if key != nil {
+		validatePEMSource(p, field(path, "key"), key, "a private key", isPrivateKey)
 	}
 }
 
-func validatePEMSource(p *problems, path string, s *v1beta1.PEMSource, what string, accept func(string) bool) {
+func validatePEMSource(p *problems, path string, s *PEMSource, what string, accept func(string) bool) {
 	p.exactlyOne(path, []string{"fromPath", "value"}, s.FromPath != "", s.Value != "")
 	if s.FromPath != "" {
 		validatePath(p, field(path, "fromPath"), s.FromPath)

@@ -87,7 +87,7 @@ func acrExchange(ctx context.Context, hc *http.Client, host, accessToken string)
 		return "", fmt.Errorf("ACR token exchange: %w", err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxFileSize))
 	if err != nil {
 		return "", fmt.Errorf("ACR token exchange at %s: %w", endpoint, err)
 	}

@@ -20,9 +20,6 @@ const (
 	envActionsRequestToken = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
 )
 
-// maxTokenReply bounds how much of a token endpoint's reply is read.
-const maxTokenReply = 1 << 20
-
 // fromActions requests a GitHub or Forgejo Actions OIDC ID token for
 // req.aud from the runner's token endpoint.
 func fromActions(ctx context.Context, req tokenRequest) (token, error) {
@@ -40,7 +37,7 @@ func fromActions(ctx context.Context, req tokenRequest) (token, error) {
 	if u.RawQuery != "" {
 		u.RawQuery += "&"
 	}
-	u.RawQuery += url.Values{"audience": {req.aud}}.Encode()
+	u.RawQuery += url.Values{"audience": req.audiences}.Encode()
 
 	httpReq, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
@@ -61,7 +58,7 @@ func fromActions(ctx context.Context, req tokenRequest) (token, error) {
 	var reply struct {
 		Value string `json:"value"`
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxTokenReply)).Decode(&reply); err != nil {
+	if err := json.NewDecoder(io.LimitReader(resp.Body, MaxFileSize)).Decode(&reply); err != nil {
 		return token{}, fmt.Errorf("credential.provider %s: token endpoint %s sent a reply that is not JSON", provider, u.Host)
 	}
 	if reply.Value == "" {

@@ -3,12 +3,12 @@ package credential
 import (
 	"context"
 	"encoding/base64"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/fakecloud"
 )
 
@@ -188,5 +188,25 @@ func TestParseJWTExpiry(t *testing.T) {
 				t.Errorf("parseJWTExpiry = %v, %v; want %v", got, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestActionsAudiences: several audiences go as one audience parameter
+// each, and the ID token carries them all.
+func TestActionsAudiences(t *testing.T) {
+	fake := fakecloud.NewActions(t)
+	fake.Setenv(t)
+	h := config.Host{Host: "ghcr.io", Credential: &config.Source{Provider: config.SourceGitHub, Audiences: []string{"a.example", "b.example"}}}
+	cred, err := Resolve(context.Background(), t.TempDir(), h, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fake.Audiences(); len(got) != 2 || got[0] != "a.example" || got[1] != "b.example" {
+		t.Errorf("the endpoint saw audiences %q, want both", got)
+	}
+	for _, aud := range []string{"a.example", "b.example"} {
+		if _, err := fake.Verify(cred.Token, aud); err != nil {
+			t.Errorf("the token does not verify for %s: %v", aud, err)
+		}
 	}
 }

@@ -41,7 +41,9 @@ type envelopeHeader struct {
 // envelopePayload is what the registry reads: the audience, the expiry and
 // the request to replay to STS.
 type envelopePayload struct {
-	Aud string     `json:"aud"`
+	// Aud is the audience, or the audiences as an array when there are
+	// several (as a JWT's aud claim).
+	Aud any        `json:"aud"`
 	Exp int64      `json:"exp"`
 	STS stsRequest `json:"sts"`
 }
@@ -84,11 +86,11 @@ func fromAWS(ctx context.Context, req tokenRequest) (token, error) {
 		// STS refuses the signature once the session behind it ends.
 		expiresAt = creds.Expires
 	}
-	signed, err := signCallerIdentity(ctx, creds, endpoint, cfg.Region, req.aud, now)
+	signed, err := signCallerIdentity(ctx, creds, endpoint, cfg.Region, req.audiences, now)
 	if err != nil {
 		return token{}, fmt.Errorf("credential.provider aws: %w", err)
 	}
-	value, err := encodeEnvelope(envelopePayload{Aud: req.aud, Exp: expiresAt.Unix(), STS: signed})
+	value, err := encodeEnvelope(envelopePayload{Aud: audClaim(req.audiences), Exp: expiresAt.Unix(), STS: signed})
 	if err != nil {
 		return token{}, fmt.Errorf("credential.provider aws: %w", err)
 	}
@@ -119,13 +121,17 @@ func stsEndpoint(ctx context.Context, cfg aws.Config) (string, error) {
 
 // signCallerIdentity builds the GetCallerIdentity POST to endpoint and signs
 // it for region with SigV4, X-Audience among the signed headers.
-func signCallerIdentity(ctx context.Context, creds aws.Credentials, endpoint, region, aud string, now time.Time) (stsRequest, error) {
+func signCallerIdentity(ctx context.Context, creds aws.Credentials, endpoint, region string, audiences []string, now time.Time) (stsRequest, error) {
 	r, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(callerIdentityBody))
 	if err != nil {
 		return stsRequest{}, fmt.Errorf("build the STS request: %w", err)
 	}
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-	r.Header.Set(audienceHeader, aud)
+	// One signed header per audience: the registry checks that its own
+	// audience is among them.
+	for _, a := range audiences {
+		r.Header.Add(audienceHeader, a)
+	}
 	sum := sha256.Sum256([]byte(callerIdentityBody))
 	if err := v4.NewSigner().SignHTTP(ctx, creds, r, hex.EncodeToString(sum[:]), "sts", region, now); err != nil {
 		return stsRequest{}, fmt.Errorf("sign the STS request: %w", err)
@@ -156,4 +162,13 @@ func encodeEnvelope(p envelopePayload) (string, error) {
 	}
 	enc := base64.RawURLEncoding
 	return enc.EncodeToString(h) + "." + enc.EncodeToString(b) + ".", nil
+}
+
+// audClaim is the envelope's aud: a string for one audience, an array for
+// several.
+func audClaim(audiences []string) any {
+	if len(audiences) == 1 {
+		return audiences[0]
+	}
+	return audiences
 }

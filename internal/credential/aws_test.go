@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"io"
 	"net/http"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/fakecloud"
 )
 
@@ -109,7 +109,7 @@ func TestAWSEnvelope(t *testing.T) {
 		t.Errorf("not signed for sts in eu-central-1")
 	}
 
-	status, body := replay(t, p.STS, p.Aud)
+	status, body := replay(t, p.STS, p.Aud.(string))
 	if status != http.StatusOK {
 		t.Fatalf("replay: %d %s", status, body)
 	}
@@ -224,5 +224,35 @@ func TestAWSEnvelopeExpiry(t *testing.T) {
 	}
 	if !c.ExpiresAt.Equal(soon) || decodeEnvelope(t, c.Token).Exp != soon.Unix() {
 		t.Errorf("expires %s, want the session's end %s", c.ExpiresAt, soon)
+	}
+}
+
+// TestAWSEnvelopeAudiences: several audiences are signed as X-Audience
+// headers and listed in the envelope's aud; the fake STS accepts the
+// replayed request only with all of them.
+func TestAWSEnvelopeAudiences(t *testing.T) {
+	fakecloud.IsolateAWS(t)
+	f := fakecloud.NewAWS(t)
+	t.Setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/flux-mirror")
+	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", tempFile(t, "token", "projected-sa-token-91c4"))
+	t.Setenv("AWS_ENDPOINT_URL_STS", f.URL)
+	t.Setenv("AWS_REGION", "eu-central-1")
+	h := config.Host{Host: "registry.example.com", Credential: &config.Source{Provider: "aws", Audiences: []string{"https://a.example", "https://b.example"}}}
+	c, err := Resolve(context.Background(), ".", h, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := decodeEnvelope(t, c.Token)
+	if aud, ok := p.Aud.([]any); !ok || len(aud) != 2 || aud[0] != "https://a.example" || aud[1] != "https://b.example" {
+		t.Errorf("envelope aud %#v, want both audiences", p.Aud)
+	}
+	if got := p.STS.Headers["X-Audience"]; got != "https://a.example,https://b.example" {
+		t.Errorf("X-Audience %q, want one signed value per audience", got)
+	}
+	if status, body := replay(t, p.STS, "https://a.example,https://b.example"); status != http.StatusOK {
+		t.Errorf("replay with both audiences: %d %s", status, body)
+	}
+	if status, _ := replay(t, p.STS, "https://a.example"); status != http.StatusForbidden {
+		t.Errorf("replay with one audience dropped: %d, want the signature refused", status)
 	}
 }

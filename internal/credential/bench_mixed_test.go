@@ -2,13 +2,13 @@ package credential
 
 import (
 	"context"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/fakecloud"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )

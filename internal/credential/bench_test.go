@@ -3,9 +3,10 @@ package credential
 import (
 	"context"
 	"fmt"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"testing"
 	"time"
+
+	"github.com/fluxcd/flux-mirror/internal/config"
 )
 
 // BenchmarkResolveAll resolves hosts whose sources each take a fixed

@@ -2,9 +2,10 @@ package credential
 
 import (
 	"context"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"strings"
 	"testing"
+
+	"github.com/fluxcd/flux-mirror/internal/config"
 )
 
 // TestMintedSecretsAreChecked mints, from each kind of source, secrets a

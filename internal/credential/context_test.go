@@ -3,11 +3,12 @@ package credential
 import (
 	"context"
 	"errors"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/fluxcd/flux-mirror/internal/config"
 )
 
 // blocking returns a source that signals started and then blocks, ignoring

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fluxcd/flux-mirror/internal/config"
 )
 
 const (

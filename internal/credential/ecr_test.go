@@ -3,13 +3,13 @@ package credential
 import (
 	"context"
 	"errors"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/fakecloud"
 )
 

@@ -13,8 +13,10 @@ import (
 	securejoin "github.com/cyphar/filepath-securejoin"
 )
 
-// MaxFileSize is the largest file ReadFile reads: a token, key or CA bundle
-// is far smaller, and the cap keeps a wrong path from filling memory.
+// MaxFileSize is the largest file ReadFile reads, and the most of any
+// reply (a token endpoint's, a cloud API's) the sources read: a token, key,
+// CA bundle or token reply is far smaller, and the cap keeps a wrong path or
+// a misbehaving server from filling memory.
 const MaxFileSize = 1 << 20
 
 // ReadFile reads the file at path, confined to the directory root: path is

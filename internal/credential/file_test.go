@@ -3,12 +3,13 @@ package credential
 import (
 	"context"
 	"errors"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/fluxcd/flux-mirror/internal/config"
 )
 
 // writeFile writes content at root/rel, creating parent directories.

@@ -181,7 +181,7 @@ func idTokenByImpersonation(ctx context.Context, req tokenRequest, creds *auth.C
 		return "", fmt.Errorf("generateIdToken: %w", err)
 	}
 	defer resp.Body.Close()
-	reply, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	reply, err := io.ReadAll(io.LimitReader(resp.Body, MaxFileSize))
 	if err != nil {
 		return "", fmt.Errorf("generateIdToken: %w", err)
 	}

@@ -3,8 +3,8 @@ package credential
 import (
 	"context"
 	"fmt"
-	"github.com/fluxcd/flux-mirror/internal/config"
 
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/jwk"
 )
 
@@ -43,7 +43,7 @@ func signJWT(field string, data []byte, req tokenRequest) (token, error) {
 	signed, expiresAt, err := jwk.Sign(key, jwk.Claims{
 		Issuer:   req.cred.Issuer,
 		Subject:  req.cred.Subject,
-		Audience: req.aud,
+		Audience: req.audiences,
 		Lifetime: lifetime,
 	})
 	if err != nil {

@@ -3,7 +3,6 @@ package credential
 import (
 	"context"
 	"encoding/json"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/jwk"
 )
 

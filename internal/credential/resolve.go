@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,9 +50,11 @@ type tokenRequest struct {
 	host string
 	// cred is the host's credential block.
 	cred config.Source
-	// aud is the token's audience: the first of cred.Audiences (which
-	// the config defaults to the host).
-	aud string
+	// audiences are the token's audiences (cred.Audiences, which the
+	// config defaults to the host); aud is the first, for the sources
+	// that take one.
+	audiences []string
+	aud       string
 }
 
 // tokenSource mints the token of one credential block. Its errors name the
@@ -203,13 +206,23 @@ func (r resolver) mint(ctx context.Context, root string, h config.Host) (Credent
 	if err != nil {
 		return Credential{}, err
 	}
-	req := tokenRequest{http: r.opts.httpClient(), root: root, host: h.Host, cred: *h.Credential, aud: h.Host}
+	req := tokenRequest{http: r.opts.httpClient(), root: root, host: h.Host, cred: *h.Credential, audiences: []string{h.Host}}
 	if a := h.Credential.Audiences; len(a) > 0 && a[0] != "" {
-		req.aud = a[0]
+		req.audiences = a
 	}
+	req.aud = req.audiences[0]
 	tok, err := src(ctx, req)
 	if err != nil {
 		return Credential{}, err
+	}
+	if e := h.Credential.Envelope; e != "" {
+		env, err := config.ParseEnvelope(e)
+		if err == nil {
+			tok.value, err = env.Apply(tok.value)
+		}
+		if err != nil {
+			return Credential{}, fmt.Errorf("credential.envelope: %w", err)
+		}
 	}
 	if tok.expiresAt.IsZero() {
 		// A token issued elsewhere (a projected ServiceAccount token, a
@@ -243,7 +256,7 @@ func (r resolver) tokenSource(c *config.Source) (tokenSource, error) {
 		}
 		return src, nil
 	}
-	return nil, errors.New("credential sets no source; want one of value, fromPath, jwkPath, jwkValue, provider")
+	return nil, fmt.Errorf("credential sets no source; want one of %s", strings.Join(config.SourceFields, ", "))
 }
 
 // resolvable tells whether a host has anything to resolve.

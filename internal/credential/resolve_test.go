@@ -3,11 +3,12 @@ package credential
 import (
 	"context"
 	"fmt"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/fluxcd/flux-mirror/internal/config"
 )
 
 func ptr(s string) *string { return &s }

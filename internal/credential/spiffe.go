@@ -33,7 +33,7 @@ func fromJWTSVID(ctx context.Context, req tokenRequest) (token, error) {
 		return token{}, fmt.Errorf("%s: connect to the Workload API at %s: %w", errPrefix, addr, err)
 	}
 	defer client.Close()
-	svid, err := client.FetchJWTSVID(ctx, jwtsvid.Params{Audience: req.aud})
+	svid, err := client.FetchJWTSVID(ctx, jwtsvid.Params{Audience: req.aud, ExtraAudiences: req.audiences[1:]})
 	if err != nil {
 		return token{}, fmt.Errorf("%s: fetch a JWT-SVID for audience %q from the Workload API at %s: %w%s",
 			errPrefix, req.aud, addr, err, workloadHint(err))

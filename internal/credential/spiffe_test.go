@@ -2,14 +2,15 @@ package credential
 
 import (
 	"context"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/spiffe/go-spiffe/v2/svid/jwtsvid"
 
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/fakecloud"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
@@ -70,6 +71,23 @@ func TestJWTSVID(t *testing.T) {
 			}
 		})
 	}
+
+	// Several audiences: one JWT-SVID for all of them.
+	t.Run("audiences", func(t *testing.T) {
+		t.Setenv("SPIFFE_ENDPOINT_SOCKET", spire.SocketAddr)
+		h := config.Host{Host: "registry.example.com", Credential: &config.Source{Provider: config.SourceSPIFFE, Audiences: []string{"a.example", "b.example"}}}
+		cred, err := Resolve(context.Background(), ".", h, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svid, err := jwtsvid.ParseAndValidate(cred.Token, bundle, []string{"a.example"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(svid.Audience, []string{"a.example", "b.example"}) {
+			t.Errorf("aud = %q, want both audiences", svid.Audience)
+		}
+	})
 }
 
 func TestJWTSVIDMissingSocket(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/fluxcd/flux-mirror/internal/cloudhost"
 	"github.com/fluxcd/flux-mirror/internal/credential"
 )
 
@@ -18,8 +19,7 @@ const DockerHubKey = "https://index.docker.io/v1/"
 // Key returns the auths key for a registry host: the host itself, except
 // for Docker Hub's names, which map to DockerHubKey.
 func Key(host string) string {
-	switch host {
-	case "docker.io", "index.docker.io":
+	if cloudhost.IsDockerHub(host) {
 		return DockerHubKey
 	}
 	return host

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -81,7 +82,7 @@ func (a *Actions) FailWith(status int) {
 	a.status = status
 }
 
-// Audiences returns the audience of every ID token issued so far.
+// Audiences returns the audiences of every ID token issued so far, in order.
 func (a *Actions) Audiences() []string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -121,11 +122,11 @@ func (a *Actions) serve(w http.ResponseWriter, r *http.Request) {
 	case !a.authorized(r.Header.Get("Authorization")):
 		http.Error(w, `{"message":"bad request token"}`, http.StatusUnauthorized)
 		return
-	case len(q["audience"]) != 1 || q.Get("audience") == "":
-		http.Error(w, `{"message":"want exactly one audience"}`, http.StatusBadRequest)
+	case len(q["audience"]) == 0 || slices.Contains(q["audience"], ""):
+		http.Error(w, `{"message":"want one or more non-empty audience parameters"}`, http.StatusBadRequest)
 		return
 	}
-	token, err := a.sign(q.Get("audience"))
+	token, err := a.sign(q["audience"])
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -141,8 +142,9 @@ func (a *Actions) authorized(header string) bool {
 	return ok && strings.EqualFold(scheme, "bearer") && cred == a.RequestToken
 }
 
-// sign issues an ID token for audience and records it.
-func (a *Actions) sign(audience string) (string, error) {
+// sign issues an ID token for the audiences (one aud claim holding them
+// all, as for several audience parameters) and records them.
+func (a *Actions) sign(audiences []string) (string, error) {
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: a.key},
 		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", "fake-actions"))
 	if err != nil {
@@ -152,7 +154,7 @@ func (a *Actions) sign(audience string) (string, error) {
 	claims := jwt.Claims{
 		Issuer:    a.Issuer,
 		Subject:   a.Subject,
-		Audience:  jwt.Audience{audience},
+		Audience:  jwt.Audience(audiences),
 		IssuedAt:  jwt.NewNumericDate(now),
 		NotBefore: jwt.NewNumericDate(now),
 		Expiry:    jwt.NewNumericDate(now.Add(a.Lifetime)),
@@ -163,7 +165,7 @@ func (a *Actions) sign(audience string) (string, error) {
 		return "", err
 	}
 	a.mu.Lock()
-	a.audiences = append(a.audiences, audience)
+	a.audiences = append(a.audiences, audiences...)
 	a.mu.Unlock()
 	return token, nil
 }

@@ -75,7 +75,7 @@ func TestGenerateSignVerify(t *testing.T) {
 func verifyToken(t *testing.T, priv *jose.JSONWebKey, pub jose.JSONWebKey, alg jose.SignatureAlgorithm) {
 	t.Helper()
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	c := Claims{Issuer: "iss.example", Subject: "sub-1", Audience: "ghcr.io", Lifetime: 5 * time.Minute, Now: now}
+	c := Claims{Issuer: "iss.example", Subject: "sub-1", Audience: []string{"ghcr.io"}, Lifetime: 5 * time.Minute, Now: now}
 	token, expiresAt, err := Sign(priv, c)
 	if err != nil {
 		t.Fatalf("Sign: %v", err)
@@ -99,7 +99,7 @@ func verifyToken(t *testing.T, priv *jose.JSONWebKey, pub jose.JSONWebKey, alg j
 	if got.Issuer != c.Issuer || got.Subject != c.Subject {
 		t.Errorf("iss=%q sub=%q", got.Issuer, got.Subject)
 	}
-	if aud, ok := raw["aud"].(string); !ok || aud != c.Audience {
+	if aud, ok := raw["aud"].(string); !ok || aud != c.Audience[0] {
 		t.Errorf("aud = %#v, want the string %q", raw["aud"], c.Audience)
 	}
 	if !got.IssuedAt.Time().Equal(now) || !got.NotBefore.Time().Equal(now.Add(-30*time.Second)) ||
@@ -109,7 +109,7 @@ func verifyToken(t *testing.T, priv *jose.JSONWebKey, pub jose.JSONWebKey, alg j
 	if len(got.ID) < 20 {
 		t.Errorf("jti = %q, want 16 random bytes", got.ID)
 	}
-	err = got.Validate(jwt.Expected{Issuer: c.Issuer, Subject: c.Subject, AnyAudience: jwt.Audience{c.Audience}, Time: now})
+	err = got.Validate(jwt.Expected{Issuer: c.Issuer, Subject: c.Subject, AnyAudience: jwt.Audience(c.Audience), Time: now})
 	if err != nil {
 		t.Errorf("claims do not validate: %v", err)
 	}
@@ -144,7 +144,7 @@ func TestSignAlgorithmPerCurve(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParsePrivate: %v", err)
 			}
-			token, _, err := Sign(priv, Claims{Issuer: "i", Subject: "s", Audience: "a", Lifetime: time.Minute})
+			token, _, err := Sign(priv, Claims{Issuer: "i", Subject: "s", Audience: []string{"a"}, Lifetime: time.Minute})
 			if err != nil {
 				t.Fatalf("Sign: %v", err)
 			}
@@ -168,17 +168,18 @@ func TestSignRefusesBadClaims(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := Claims{Issuer: "i", Subject: "s", Audience: "a", Lifetime: time.Minute}
+	good := Claims{Issuer: "i", Subject: "s", Audience: []string{"a"}, Lifetime: time.Minute}
 	for name, mutate := range map[string]func(*Claims){
-		"issuer":   func(c *Claims) { c.Issuer = "" },
-		"subject":  func(c *Claims) { c.Subject = "" },
-		"audience": func(c *Claims) { c.Audience = "" },
-		"lifetime": func(c *Claims) { c.Lifetime = 0 },
+		"issuer":        func(c *Claims) { c.Issuer = "" },
+		"subject":       func(c *Claims) { c.Subject = "" },
+		"audience":      func(c *Claims) { c.Audience = nil },
+		"audience item": func(c *Claims) { c.Audience = []string{""} },
+		"lifetime":      func(c *Claims) { c.Lifetime = 0 },
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := good
 			mutate(&c)
-			if _, _, err := Sign(key, c); err == nil || !strings.Contains(err.Error(), name) {
+			if _, _, err := Sign(key, c); err == nil || !strings.Contains(err.Error(), strings.Fields(name)[0]) {
 				t.Errorf("Sign: err = %v, want one naming %s", err, name)
 			}
 		})

@@ -3,6 +3,7 @@ package jwk
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -19,8 +20,9 @@ type Claims struct {
 	Issuer string
 	// Subject is the "sub" claim; required.
 	Subject string
-	// Audience is the "aud" claim, a single string; required.
-	Audience string
+	// Audience is the "aud" claim; required. One audience is written as a
+	// string, several as an array (RFC 7519, section 4.1.3).
+	Audience []string
 	// Lifetime is how long after Now the token expires; must be positive.
 	Lifetime time.Duration
 	// Now is the issue time; the zero value means time.Now().
@@ -59,7 +61,7 @@ func Sign(key *jose.JSONWebKey, c Claims) (token string, expiresAt time.Time, er
 	claims := jwt.Claims{
 		Issuer:    c.Issuer,
 		Subject:   c.Subject,
-		Audience:  jwt.Audience{c.Audience},
+		Audience:  jwt.Audience(c.Audience),
 		IssuedAt:  jwt.NewNumericDate(now),
 		NotBefore: jwt.NewNumericDate(now.Add(-ClockSkew)),
 		Expiry:    jwt.NewNumericDate(expiresAt),
@@ -79,7 +81,7 @@ func (c Claims) check() error {
 		return errors.New("issuer is empty")
 	case c.Subject == "":
 		return errors.New("subject is empty")
-	case c.Audience == "":
+	case len(c.Audience) == 0 || slices.Contains(c.Audience, ""):
 		return errors.New("audience is empty")
 	case c.Lifetime <= 0:
 		return fmt.Errorf("lifetime %s is not positive", c.Lifetime)

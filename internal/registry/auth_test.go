@@ -2,12 +2,12 @@ package registry
 
 import (
 	"encoding/json"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
 

@@ -2,7 +2,6 @@ package registry
 
 import (
 	"errors"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
 

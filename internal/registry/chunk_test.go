@@ -2,13 +2,13 @@ package registry
 
 import (
 	"bytes"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
 

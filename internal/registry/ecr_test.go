@@ -1,12 +1,12 @@
 package registry
 
 import (
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/fakecloud"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )

@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/jwk"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )

@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"fmt"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"io"
 	"strings"
 	"sync"
@@ -13,6 +12,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/fluxcd/flux-mirror/internal/config"
 )
 
 // logRecorder collects the Logger lines of a Registries.

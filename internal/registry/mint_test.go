@@ -3,13 +3,13 @@ package registry
 import (
 	"context"
 	"errors"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/credential"
 )
 

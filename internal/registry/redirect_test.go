@@ -1,12 +1,12 @@
 package registry
 
 import (
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
 

@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"github.com/spiffe/go-spiffe/v2/workloadapi"
 
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
 

@@ -1,13 +1,13 @@
 package registry
 
 import (
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
 

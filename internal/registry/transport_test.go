@@ -2,12 +2,13 @@ package registry
 
 import (
 	"context"
-	"github.com/fluxcd/flux-mirror/internal/config"
 	"net/http"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/fluxcd/flux-mirror/internal/config"
 )
 
 // TestDropRedirectedAuth: the header a hop carried is dropped when a

@@ -104,10 +104,7 @@ func loadToolConfig(t *testing.T, tool syncTool, src string, repos []string) (*v
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Decode(raw)
-	if err == nil {
-		err = config.Validate(cfg)
-	}
+	cfg, err := config.Parse(raw)
 	if err != nil {
 		t.Fatalf("config rejected: %v\n%s", err, raw)
 	}
