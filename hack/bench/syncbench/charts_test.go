@@ -117,7 +117,7 @@ func (c *chartRepo) verify(dst string) error {
 func fluxMirrorChartsTool(fm string) syncTool {
 	return syncTool{name: "flux-mirror sync", argv: func(src, dst, dir string, charts, _ []string) ([]string, error) {
 		var b strings.Builder
-		b.WriteString("apiVersion: mirror.plugin.fluxcd.io/v1beta1\nkind: Config\ncharts:\n")
+		b.WriteString("apiVersion: mirror.plugin.fluxcd.io/v1beta2\nkind: Config\ncharts:\n")
 		for _, c := range charts {
 			fmt.Fprintf(&b, "- name: %s\n  source: %s\n  destination: oci://%s/%s\n  limit: 0\n", c, src, dst, chartPath)
 		}

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fluxcd/flux-mirror/api/v1beta1"
 	"github.com/fluxcd/flux-mirror/internal/config"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
@@ -90,7 +89,7 @@ func TestFluxMirrorConfigLoads(t *testing.T) {
 }
 
 // loadToolConfig writes the tool's config and loads it as sync would.
-func loadToolConfig(t *testing.T, tool syncTool, src string, repos []string) (*v1beta1.Config, []byte) {
+func loadToolConfig(t *testing.T, tool syncTool, src string, repos []string) (*config.Config, []byte) {
 	t.Helper()
 	argv, err := tool.argv(src, "127.0.0.1:5001", t.TempDir(), repos, workloadTags)
 	if err != nil {

@@ -61,7 +61,7 @@ func fluxMirrorTool(fm string, referrers bool) syncTool {
 	}
 	t.argv = func(src, dst, dir string, repos, _ []string) ([]string, error) {
 		var b strings.Builder
-		b.WriteString("apiVersion: mirror.plugin.fluxcd.io/v1beta1\nkind: Config\nartifacts:\n")
+		b.WriteString("apiVersion: mirror.plugin.fluxcd.io/v1beta2\nkind: Config\nartifacts:\n")
 		for _, r := range repos {
 			fmt.Fprintf(&b, "- source: %s/%s\n  destination: %s/%s\n", src, r, dst, r)
 			b.WriteString("  selector:\n    regex: {pattern: '^v'}\n    sortBy: alphabetical\n    limit: 0\n")
