@@ -116,6 +116,9 @@ func TestSyncCharts(t *testing.T) {
 	}
 
 	downloads := countTGZ(t, web)
+	if downloads != 3 {
+		t.Errorf("the first run downloaded %d chart archives, want each of the 3 once (the index has their digests)", downloads)
+	}
 	rep, r = chartReport(t, cfg)
 	if got, want := tagStatuses(rep), "1.2.0+build.7=skipped 1.1.0=skipped 1.0.0=skipped"; got != want || r.code != 0 {
 		t.Errorf("re-run: %s (exit %d), want %s", got, r.code, want)
@@ -302,5 +305,35 @@ func TestSyncChartsIndexWithoutDigests(t *testing.T) {
 	}
 	if d := rep.Report.Results[0].Tags[0].Digest; d != first || !strings.HasPrefix(d, "sha256:") {
 		t.Errorf("digest %q on the re-run, %q on the first", d, first)
+	}
+}
+
+// TestSyncChartsArchiveNotAsIndexed: an archive whose sha256 is not the
+// index's (the repository changed under the index, or serves a corrupt
+// file) fails its version with both digests named, and its tag is never
+// written.
+func TestSyncChartsArchiveNotAsIndexed(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	repo := testenv.MakeChartRepository(t, demoCharts...)
+	// Replace 1.1.0's archive with another build after indexing.
+	home := t.TempDir()
+	other := testenv.PackageChart(t, home, filepath.Join(home, "out"), testenv.HelmChart{Name: "demo", Version: "1.1.0", Description: "not what the index says"})
+	b, err := os.ReadFile(other)
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(repo, "demo-1.1.0.tgz"), b, 0o644))
+	web := testenv.StartNginxStatic(t, repo, testenv.NginxOptions{})
+	dst := testenv.StartSyncRegistry(t)
+
+	rep, r := chartReport(t, chartConfig(t, "demo", "http://"+web.Host, dst.Host+"/charts", ""), "--retries", "0")
+	if got, want := tagStatuses(rep), "1.2.0+build.7=copied 1.1.0=failed 1.0.0=copied"; got != want || r.code != 1 {
+		t.Fatalf("%s (exit %d), want %s", got, r.code, want)
+	}
+	if e := rep.Report.Results[0].Tags[1].Error; !strings.Contains(e, "the archive's digest is sha256:") || !strings.Contains(e, "the index says sha256:") {
+		t.Errorf("error %q, want both digests", e)
+	}
+	ref, err := name.ParseReference(dst.Host+"/charts/demo:1.1.0", name.Insecure)
+	must(t, err)
+	if _, err := remote.Head(ref); err == nil {
+		t.Error("the tag of the archive that is not as indexed was written")
 	}
 }

@@ -118,11 +118,21 @@ func (m *Mirror) decideChart(ctx context.Context, e Entry, dst name.Tag, cv *hel
 		res.Status = map[bool]string{true: StatusWouldCopy, false: StatusWouldOverwrite}[missing]
 		return res, nil
 	}
-	if archive == nil {
+	switch {
+	case archive != nil:
+	case want == "":
+		// Without the index's digest the upload cannot start before the
+		// archive was read: read it once to hash it, once to upload it.
 		if archive, err = m.readChart(ctx, e, cv); err != nil {
 			return res, err
 		}
 		res.Digest = archive.digest.String()
+	default:
+		// The index gave the digest: one read of the archive feeds the
+		// upload and the Chart.yaml the config is made of.
+		if archive, err = m.streamChart(ctx, e, dst, cv); err != nil {
+			return res, err
+		}
 	}
 	if err := m.pushChart(ctx, e, dst, cv, archive); err != nil {
 		return res, err
@@ -168,6 +178,8 @@ type chartArchive struct {
 	digest v1.Hash
 	size   int64
 	meta   *helmrepo.Metadata
+	// uploaded says the read was the upload: the destination has it.
+	uploaded bool
 }
 
 // readChart reads a chart version's archive once, whole, hashing it and
@@ -204,8 +216,11 @@ func (m *Mirror) pushChart(ctx context.Context, e Entry, dst name.Tag, cv *helmr
 	}
 	cl := static.NewLayer(config, helmrepo.ConfigMediaType)
 	cd, _ := cl.Digest()
-	chart := &chartBlob{ctx: ctx, m: m, e: e, cv: cv, a: a}
-	for _, l := range []v1.Layer{cl, chart} {
+	layers := []v1.Layer{cl}
+	if !a.uploaded {
+		layers = append(layers, &chartBlob{ctx: ctx, m: m, e: e, cv: cv, a: a})
+	}
+	for _, l := range layers {
 		if err := m.pusher.Upload(ctx, dst.Context(), l); err != nil {
 			return fmt.Errorf("write %s: %w", dst.Context(), err)
 		}
