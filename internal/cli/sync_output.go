@@ -147,7 +147,7 @@ func buildReport(results []mirror.EntryResult, elapsed time.Duration, start time
 			s.Failed++
 		}
 		for _, t := range r.Tags {
-			tr := v1beta2.TagResult{Tag: t.Tag, Status: t.Status, Digest: t.Digest, Reason: t.Reason}
+			tr := v1beta2.TagResult{Tag: t.Tag, Status: t.Status, Digest: t.Digest, SourceDigest: t.SourceDigest, Reason: t.Reason}
 			if t.Err != nil {
 				tr.Error = ErrorLine(t.Err)
 			}
