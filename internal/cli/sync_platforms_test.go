@@ -15,8 +15,9 @@ import (
 
 // TestSyncPlatforms: a v1beta2 entry with platforms mirrors one child of a
 // 3-platform index; the report gives the new index's digest and the
-// source's; a re-run is skipped; a platform the source lacks fails its tag
-// with a message naming it, and bad platforms are refused with the config.
+// source's; a re-run is skipped; another platform drifts; a platform the
+// source lacks fails its tag with a message naming it, and bad platforms
+// are refused with the config.
 func TestSyncPlatforms(t *testing.T) {
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	src, dst := testenv.StartSyncRegistry(t), testenv.StartSyncRegistry(t)
@@ -56,7 +57,15 @@ func TestSyncPlatforms(t *testing.T) {
 		t.Fatalf("destination %s holds %s (%v): %s; want the reported %s with linux/arm64 alone", ref, desc.Digest, err, desc.Manifest, digest)
 	}
 
-	r := run(t, nil, "sync", config("linux/arm64, linux/s390x"), "--retries", "0")
+	// Another platform later: a new index, so the tag drifted, and the
+	// warning says where its digest comes from.
+	r := run(t, nil, "sync", config("linux/arm64, linux/amd64"))
+	if r.code != 2 || !strings.Contains(r.stderr, "(the index of the entry's platforms, made from "+srcIdx.Digest.String()+"), the destination") ||
+		!strings.Contains(r.stderr, "has "+digest) {
+		t.Errorf("a platform added: exit %d, want 2 and a drift warning naming both indexes and the source's:\n%s", r.code, r.stderr)
+	}
+
+	r = run(t, nil, "sync", config("linux/arm64, linux/s390x"), "--retries", "0")
 	if r.code != 1 || !strings.Contains(r.stdout, "has no linux/s390x: its platforms are linux/amd64, linux/arm64, linux/arm/v7") {
 		t.Errorf("a missing platform: exit %d, want 1 and a line naming it and those the source has:\n%s", r.code, r.stdout)
 	}

@@ -150,6 +150,9 @@ func keepChildren(raw []byte, keep []int) ([]byte, error) {
 		out.WriteByte(':')
 		out.Write(value)
 	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return nil, errors.New("not a whole JSON object")
+	}
 	out.WriteByte('}')
 	return out.Bytes(), nil
 }
