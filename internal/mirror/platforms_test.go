@@ -171,6 +171,15 @@ func TestPlatformsMatching(t *testing.T) {
 		}
 		wantCraneChildren(t, dst.Host+"/arm:v1", srcIdx.Manifests[2].Digest.String())
 	})
+	t.Run("dry run", func(t *testing.T) {
+		tag := onlyTag(t, run(t, []mirror.Entry{entry("dry", "linux/arm64")}, func(o *mirror.Options) { o.DryRun = true }))
+		if tag.Status != mirror.StatusWouldCopy || tag.SourceDigest != srcDigest.String() || tag.Digest == srcDigest.String() {
+			t.Fatalf("%s %s (source digest %q, %v), want would-copy of a new index", tag.Status, tag.Digest, tag.SourceDigest, tag.Err)
+		}
+		if got := digestOf(t, dst.Host, "dry", "v1"); got != "" {
+			t.Errorf("a dry run wrote %s", got)
+		}
+	})
 	t.Run("every platform keeps the index", func(t *testing.T) {
 		tag := oneTag(t, entry("all", "linux/arm/v7", "linux/amd64", "linux/arm64"))
 		if tag.Status != mirror.StatusCopied || tag.Digest != srcDigest.String() || tag.SourceDigest != "" {
