@@ -12,7 +12,7 @@ IMAGE ?= ghcr.io/fluxcd/flux-mirror
 # Packages whose tests need no peer: the quick inner loop.
 UNIT_PKGS := ./api/... ./internal/selector ./internal/config ./internal/dockerconfig ./internal/jwk ./internal/cloudhost
 
-.PHONY: build test unit testenv bench bench-sync vet image fuzz
+.PHONY: build test unit testenv bench bench-sync bench-sync-charts bench-sync-referrers vet image fuzz
 
 build: ## Build the stripped binary into bin/.
 	CGO_ENABLED=0 go build -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/flux-mirror
@@ -41,8 +41,14 @@ fuzz: ## Fuzz the config loader and ${VAR} substitution for FUZZTIME each (go te
 bench: testenv build ## Print the performance numbers (see hack/bench.sh).
 	FLUX_MIRROR_TESTENV_BIN="$$(hack/testenv.sh)" hack/bench.sh
 
-bench-sync: build ## Only sync's numbers against crane, skopeo and regsync; builds just the peers it needs.
+bench-sync: build ## Only sync's numbers (images, charts, referrers) against their peers; builds just the peers it needs.
 	hack/bench.sh sync
+
+bench-sync-charts: build ## Only sync's charts numbers against helm pull + helm push loops.
+	hack/bench.sh sync-charts
+
+bench-sync-referrers: build ## Only sync's includeReferrers numbers against oras cp -r and regsync.
+	hack/bench.sh sync-referrers
 
 image: ## Build and push the container image with ko (no Docker daemon): make image IMAGE=registry.example.com/flux-mirror
 	KO_DOCKER_REPO=$(IMAGE) VERSION=$(VERSION) ko build --bare --tags $(VERSION) ./cmd/flux-mirror

@@ -2,14 +2,21 @@
 # Prints flux-mirror's performance numbers next to the tools it replaces.
 # Run through `make bench` (both) or `make bench-sync`.
 #
-#   hack/bench.sh [secret] [sync]
+#   hack/bench.sh [secret] [sync] [sync-images] [sync-charts] [sync-referrers]
 #
 # secret: the Secret replace against the kubectl pipeline, on the same real
 #   kube-apiserver (RUNS runs, default 20).
-# sync: `flux-mirror sync` against crane copy, skopeo sync and regsync once
-#   on one workload between two real registries: cold runs (COLD_RUNS,
-#   default 3), warm re-runs (SYNC_RUNS, default 10) and a 1 GiB layer
-#   (BIG=false skips it). A missing peer fails the run.
+# sync: the three sync workloads below, one after the other; each alone
+#   with its own word. Cold runs (COLD_RUNS, default 3) into fresh
+#   destinations and warm re-runs (SYNC_RUNS, default 10). A missing peer
+#   fails the run.
+# sync-images: `flux-mirror sync` against crane copy, skopeo sync and
+#   regsync once on one workload between two real registries, and a 1 GiB
+#   layer (BIG=false skips it).
+# sync-charts: a charts entry (20 versions of a 1 MiB chart on an nginx
+#   chart repository) against helm pull + helm push loops.
+# sync-referrers: the images workload with a cosign signature and an SBOM
+#   per tag, includeReferrers against oras cp -r and regsync.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x /usr/bin/time ] || { echo "bench: GNU time is missing: apt-get install time" >&2; exit 1; }
@@ -24,16 +31,22 @@ for w in "${what[@]}"; do
     # Many hosts: resolving them concurrently costs about the slowest one.
     go test -run '^$' -bench MixedConfig -benchtime 5x ./internal/credential/ | grep -E '^Benchmark'
     ;;
-  sync)
+  sync | sync-images | sync-charts | sync-referrers)
     # skopeo comes from Debian (registry.sh lists it); regsync is built only
-    # for this.
-    FLUX_MIRROR_TESTENV_BIN="$(hack/testenv.sh registry crane regsync)"
+    # for this; helm and cosign come from testenv.d/helm.sh.
+    case $w in
+    sync) peers=(registry crane regsync helm cosign oras nginx) bench='^BenchmarkSync' ;;
+    sync-images) peers=(registry crane regsync) bench='^BenchmarkSync$' ;;
+    sync-charts) peers=(registry helm nginx) bench='^BenchmarkSyncCharts$' ;;
+    sync-referrers) peers=(registry cosign oras regsync) bench='^BenchmarkSyncReferrers$' ;;
+    esac
+    FLUX_MIRROR_TESTENV_BIN="$(hack/testenv.sh "${peers[@]}")"
     export FLUX_MIRROR_TESTENV_BIN
-    go test -run '^$' -bench '^BenchmarkSync$' -benchtime 1x -timeout 60m ./hack/bench/syncbench \
+    go test -run '^$' -bench "$bench" -benchtime 1x -timeout 90m ./hack/bench/syncbench \
       -args -fm "$PWD/bin/flux-mirror" -warm "${SYNC_RUNS:-10}" -cold "${COLD_RUNS:-3}" -big="${BIG:-true}"
     ;;
   *)
-    echo "bench: unknown benchmark $w (secret, sync)" >&2
+    echo "bench: unknown benchmark $w (secret, sync, sync-images, sync-charts, sync-referrers)" >&2
     exit 2
     ;;
   esac

@@ -62,7 +62,7 @@ func run(n int, bin, kubectl string) error {
 		return err
 	}
 	cfg := filepath.Join(dir, "mirror.yaml")
-	if err := os.WriteFile(cfg, []byte("apiVersion: mirror.plugin.fluxcd.io/v1beta1\nkind: Config\nhosts:\n- host: registry.example.com\n  username: u\n  credential:\n    value: p\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("apiVersion: mirror.plugin.fluxcd.io/v1beta2\nkind: Config\nhosts:\n- host: registry.example.com\n  credential:\n    type: jwt\n    username: u\n    value: p\n"), 0o600); err != nil {
 		return err
 	}
 	pipeline := []string{"sh", "-c", fmt.Sprintf(

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -11,27 +12,31 @@ import (
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
 
-// TestEnvelopeAsPassword: a registry whose token service accepts only the
-// base64 of the minted token as the password. With envelope, sync pushes
-// to it and the Docker config login writes lets crane pull; without, the
-// same token is refused.
+// TestEnvelopeAsPassword: registries whose token service accepts only the
+// base64 (or the hex) of the minted token as the password. With the
+// envelope, sync pushes there and the Docker config login writes lets crane
+// pull; without it, the same token is refused.
 func TestEnvelopeAsPassword(t *testing.T) {
 	isolate(t, false)
 	const raw = "envelope-raw-token-5c1d"
-	want := base64.StdEncoding.EncodeToString([]byte(raw))
 	noteSecret(raw, "the raw token")
-	noteSecret(want, "the enveloped token")
-	reg := testenv.StartLoginRegistry(t, func(user, password string) error {
-		if user == "robot" && password == want {
-			return nil
-		}
-		return errors.New("not the enveloped token")
-	})
+	t.Setenv("ENVELOPE_TOKEN", raw)
 	src := testenv.StartSyncRegistry(t)
 	pushed := testenv.PushImage(t, src.Host, "app", "v1", image(t, 7))
-	t.Setenv("ENVELOPE_TOKEN", raw)
-	cfg := func(envelope string) string {
-		return writeFile(t, t.TempDir(), "mirror.yaml", fmt.Sprintf(`%shosts:
+	for _, tc := range []struct{ envelope, want string }{
+		{"{{.Token | base64}}", base64.StdEncoding.EncodeToString([]byte(raw))},
+		{"{{hex .Token}}", hex.EncodeToString([]byte(raw))},
+	} {
+		t.Run(tc.envelope, func(t *testing.T) {
+			noteSecret(tc.want, "the enveloped token")
+			reg := testenv.StartLoginRegistry(t, func(user, password string) error {
+				if user == "robot" && password == tc.want {
+					return nil
+				}
+				return errors.New("not the enveloped token")
+			})
+			cfg := func(envelope string) string {
+				return writeFile(t, t.TempDir(), "mirror.yaml", fmt.Sprintf(`%shosts:
 - host: %s
   credential:
     type: jwt
@@ -42,18 +47,19 @@ func TestEnvelopeAsPassword(t *testing.T) {
   destination: %s/app
   selector: {sortBy: alphabetical, limit: 1}
 `, headerV2, reg.Host, envelope, src.Host, reg.Host))
+			}
+			if r := run(t, nil, "sync", cfg(""), "--retries", "0"); r.code != 1 || !strings.Contains(r.stdout, "401") {
+				t.Fatalf("without envelope: exit %d, want the registry to refuse the raw token:\n%s", r.code, r.stdout)
+			}
+			with := cfg("    envelope: '" + tc.envelope + "'\n")
+			if r := run(t, nil, "sync", with); r.code != 0 || !strings.Contains(r.stdout, "(copied)") {
+				t.Fatalf("sync with envelope: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+			}
+			docker := filepath.Join(t.TempDir(), "docker")
+			login(t, "-f", with, "--docker-config", docker)
+			pullWith(t, docker, nil, reg.Host+"/app:v1", pushed.Digest.String(), "crane")
+		})
 	}
-
-	if r := run(t, nil, "sync", cfg(""), "--retries", "0"); r.code != 1 || !strings.Contains(r.stdout, "401") {
-		t.Fatalf("without envelope: exit %d, want the registry to refuse the raw token:\n%s", r.code, r.stdout)
-	}
-	with := cfg("    envelope: '{{.Token | base64}}'\n")
-	if r := run(t, nil, "sync", with); r.code != 0 || !strings.Contains(r.stdout, "(copied)") {
-		t.Fatalf("sync with envelope: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
-	}
-	docker := filepath.Join(t.TempDir(), "docker")
-	login(t, "-f", with, "--docker-config", docker)
-	pullWith(t, docker, nil, reg.Host+"/app:v1", pushed.Digest.String(), "crane")
 }
 
 // TestEnvelopeAsBearerToken: the token, framed by the envelope, becomes the

@@ -49,24 +49,7 @@ const LongJWTLifetime = 24 * time.Hour
 func validateCredential(p *problems, path string, c *v1beta1.Credential) {
 	one := p.exactlyOne(path, SourceFields,
 		c.Value != nil, c.FromPath != "", c.JWKPath != "", c.JWKValue != nil, c.Provider != "")
-
-	if c.Value != nil && *c.Value == "" {
-		addEmpty(p, field(path, "value"))
-	}
-	if c.FromPath != "" {
-		validatePath(p, field(path, "fromPath"), c.FromPath)
-	}
-	if c.JWKPath != "" {
-		validatePath(p, field(path, "jwkPath"), c.JWKPath)
-	}
-	if c.JWKValue != nil {
-		switch {
-		case *c.JWKValue == "":
-			addEmpty(p, field(path, "jwkValue"))
-		case !json.Valid([]byte(*c.JWKValue)):
-			p.add(field(path, "jwkValue"), "not JSON, expected a private JWK or a JWK set holding one")
-		}
-	}
+	validateSources(p, path, c.Value, c.FromPath, c.JWKPath, c.JWKValue)
 	if c.Provider != "" && !slices.Contains(credentialProviders, c.Provider) {
 		p.add(field(path, "provider"), "unknown provider %q, expected one of %s",
 			c.Provider, safe(strings.Join(credentialProviders, ", ")))
@@ -78,6 +61,29 @@ func validateCredential(p *problems, path string, c *v1beta1.Credential) {
 	}
 	if one {
 		validateClaims(p, path, c)
+	}
+}
+
+// validateSources checks the token sources that do not depend on the
+// version: an inline value or JWK that is set is not empty (and a JWK is
+// JSON), file paths are paths. Messages never include the values.
+func validateSources(p *problems, path string, value *string, fromPath, jwkPath string, jwkValue *string) {
+	if value != nil && *value == "" {
+		addEmpty(p, field(path, "value"))
+	}
+	if fromPath != "" {
+		validatePath(p, field(path, "fromPath"), fromPath)
+	}
+	if jwkPath != "" {
+		validatePath(p, field(path, "jwkPath"), jwkPath)
+	}
+	if jwkValue != nil {
+		switch {
+		case *jwkValue == "":
+			addEmpty(p, field(path, "jwkValue"))
+		case !json.Valid([]byte(*jwkValue)):
+			p.add(field(path, "jwkValue"), "not JSON, expected a private JWK or a JWK set holding one")
+		}
 	}
 }
 

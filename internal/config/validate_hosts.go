@@ -8,7 +8,6 @@ import (
 	"unicode"
 
 	"github.com/fluxcd/flux-mirror/api/v1beta1"
-	"github.com/fluxcd/flux-mirror/internal/cloudhost"
 )
 
 var registryProviders = []string{
@@ -28,13 +27,8 @@ func validateHost(p *problems, path string, h *v1beta1.Host) {
 		if !slices.Contains(registryProviders, h.Provider) {
 			p.add(field(path, "provider"), "unknown provider %q, expected one of %s",
 				h.Provider, safe(strings.Join(registryProviders, ", ")))
-		} else if err := cloudhost.Check(h.Provider, h.Host); h.Host != "" && err != nil {
-			if p.substituted(field(path, "host")) {
-				// cloudhost's message quotes the host.
-				p.add(field(path, "host"), "not a registry host that provider %s serves", safe(h.Provider))
-			} else {
-				p.add(field(path, "host"), "%v", err)
-			}
+		} else {
+			checkCloudHost(p, path, h.Provider, h.Host)
 		}
 		for _, other := range []struct {
 			name string

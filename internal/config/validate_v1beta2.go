@@ -1,7 +1,6 @@
 package config
 
 import (
-	"encoding/json"
 	"slices"
 	"strings"
 	"time"
@@ -111,23 +110,7 @@ func validateCredentialV1beta2(p *problems, path string, c *v1beta2.Credential) 
 	}
 	set := []bool{c.Value != nil, c.FromPath != "", c.JWKPath != "", c.JWKValue != nil, c.Provider != ""}
 	one := p.exactlyOne(path, SourceFields, set...)
-	if c.Value != nil && *c.Value == "" {
-		addEmpty(p, field(path, "value"))
-	}
-	if c.FromPath != "" {
-		validatePath(p, field(path, "fromPath"), c.FromPath)
-	}
-	if c.JWKPath != "" {
-		validatePath(p, field(path, "jwkPath"), c.JWKPath)
-	}
-	if c.JWKValue != nil {
-		switch {
-		case *c.JWKValue == "":
-			addEmpty(p, field(path, "jwkValue"))
-		case !json.Valid([]byte(*c.JWKValue)):
-			p.add(field(path, "jwkValue"), "not JSON, expected a private JWK or a JWK set holding one")
-		}
-	}
+	validateSources(p, path, c.Value, c.FromPath, c.JWKPath, c.JWKValue)
 	if c.Provider != "" && !slices.Contains(v1beta2CredentialProviders, c.Provider) {
 		hint := ""
 		if c.Provider == "jwt-svid" {

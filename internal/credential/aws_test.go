@@ -76,10 +76,7 @@ func replay(t *testing.T, r stsRequest, aud string) (int, []byte) {
 func TestAWSEnvelope(t *testing.T) {
 	fakecloud.IsolateAWS(t)
 	f := fakecloud.NewAWS(t)
-	t.Setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/flux-mirror")
-	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", tempFile(t, "token", "projected-sa-token-91c4"))
-	t.Setenv("AWS_ENDPOINT_URL_STS", f.URL)
-	t.Setenv("AWS_REGION", "eu-central-1")
+	irsaEnv(t, f)
 	hc := newCountingClient(nil)
 
 	c, err := Resolve(context.Background(), ".", awsHost("https://registry.example.com"), Options{HTTPClient: hc.Client})
@@ -233,10 +230,7 @@ func TestAWSEnvelopeExpiry(t *testing.T) {
 func TestAWSEnvelopeAudiences(t *testing.T) {
 	fakecloud.IsolateAWS(t)
 	f := fakecloud.NewAWS(t)
-	t.Setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/flux-mirror")
-	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", tempFile(t, "token", "projected-sa-token-91c4"))
-	t.Setenv("AWS_ENDPOINT_URL_STS", f.URL)
-	t.Setenv("AWS_REGION", "eu-central-1")
+	irsaEnv(t, f)
 	h := config.Host{Host: "registry.example.com", Credential: &config.Source{Provider: "aws", Audiences: []string{"https://a.example", "https://b.example"}}}
 	c, err := Resolve(context.Background(), ".", h, Options{})
 	if err != nil {
@@ -255,4 +249,13 @@ func TestAWSEnvelopeAudiences(t *testing.T) {
 	if status, _ := replay(t, p.STS, "https://a.example"); status != http.StatusForbidden {
 		t.Errorf("replay with one audience dropped: %d, want the signature refused", status)
 	}
+}
+
+// irsaEnv sets the environment of a pod with IRSA whose STS is f.
+func irsaEnv(t *testing.T, f *fakecloud.AWS) {
+	t.Helper()
+	t.Setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/flux-mirror")
+	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", tempFile(t, "token", "projected-sa-token-91c4"))
+	t.Setenv("AWS_ENDPOINT_URL_STS", f.URL)
+	t.Setenv("AWS_REGION", "eu-central-1")
 }

@@ -74,6 +74,13 @@ func TestSPIFFE(t *testing.T) {
 			{"authorizeAny", config.SPIFFEServer{AuthorizeAny: true}, ""},
 			{"another serverID", config.SPIFFEServer{ServerID: "spiffe://example.org/someone-else"}, "unexpected ID"},
 			{"another trustDomain", config.SPIFFEServer{TrustDomain: "other.example"}, "unexpected trust domain"},
+			// v1beta2's prefix rule: a serverID ending in / accepts the
+			// IDs under it, on a segment boundary.
+			{"serverID prefix", config.SPIFFEServer{ServerID: parentOf(testenv.SPIREWorkloadID)}, ""},
+			{"serverID trust domain prefix", config.SPIFFEServer{ServerID: "spiffe://" + testenv.SPIRETrustDomain + "/"}, ""},
+			{"serverID prefix of another path", config.SPIFFEServer{ServerID: parentOf(testenv.SPIREWorkloadID) + "other/"}, "want one under"},
+			{"serverID prefix without the boundary", config.SPIFFEServer{ServerID: strings.TrimSuffix(testenv.SPIREWorkloadID, lastSegment(testenv.SPIREWorkloadID)) + lastSegment(testenv.SPIREWorkloadID)[:2] + "/"}, "want one under"},
+			{"serverID prefix is the ID itself", config.SPIFFEServer{ServerID: testenv.SPIREWorkloadID + "/"}, "want one under"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				r, _ := newRegistries(t, t.TempDir(), config.Host{Host: reg.Host, TLS: &config.TLS{
@@ -139,3 +146,9 @@ func TestSPIFFEWithoutWorkloadAPI(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// parentOf is a SPIFFE ID's parent path with its trailing slash.
+func parentOf(id string) string { return strings.TrimSuffix(id, lastSegment(id)) }
+
+// lastSegment is the last path segment of a SPIFFE ID.
+func lastSegment(id string) string { return id[strings.LastIndex(id, "/")+1:] }

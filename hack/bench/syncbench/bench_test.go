@@ -21,7 +21,7 @@ var (
 	warmN = flag.Int("warm", 10, "timed warm re-runs per tool")
 	coldN = flag.Int("cold", 3, "cold runs per tool, each into a fresh destination registry")
 	big   = flag.Bool("big", true, "also copy one image with a single 1 GiB layer")
-	only  = flag.String("tools", "flux-mirror,crane,skopeo,regsync", "the tools to measure, by the first word of their name")
+	only  = flag.String("tools", "flux-mirror,crane,skopeo,regsync,helm,oras", "the tools to measure, by the first word of their name")
 	hold  = flag.Duration("hold", 0, "after the warm runs, keep the registries up this long and print each tool's warm command, to time or trace it by hand")
 )
 
@@ -42,6 +42,7 @@ type toolRun struct {
 	err      error  // the tool failed or copied wrong digests: no numbers are shown
 	note     string // why it was not measured
 	cold     []testenv.Sample
+	coldSrc  traffic
 	coldDst  traffic
 	warm     []testenv.Sample
 	warmDst  traffic
@@ -55,40 +56,26 @@ type toolRun struct {
 
 // BenchmarkSync prints the sync tables; see the package comment.
 func BenchmarkSync(b *testing.B) {
-	if _, err := os.Stat("/usr/bin/time"); err != nil {
-		b.Fatal("GNU time is missing: apt-get install time (hack/testenv.sh installs it)")
-	}
+	needTime(b)
 	src := testenv.StartSyncRegistry(b)
 	start := time.Now()
 	w := pushWorkload(b, src.Host)
 	progress("workload pushed in %s", time.Since(start).Round(time.Millisecond))
 
-	fm, runs := tools(b)
-	for rep := range *coldN {
-		for _, r := range runs {
-			if r.err == nil {
-				r.err = coldRun(b, src, w, r, rep)
-			}
-		}
-	}
-	// Round robin, so that the machine's drift hits every tool alike; the
-	// first, untimed, round is the one whose requests are counted.
-	for i := -1; i < *warmN; i++ {
-		for _, r := range runs {
-			if r.err == nil {
-				r.err = warmRun(b, src, r, i < 0)
-			}
-		}
-	}
+	j := &job{src: src.Host, repos: workloadRepos, tags: workloadTags,
+		srcLog: func() []testenv.AccessLine { return src.AccessLog(b) },
+		verify: func(dst string, _ syncTool) error { return w.verify(dst) }}
+	fm, runs := tools([]func(string) syncTool{func(bin string) syncTool { return fluxMirrorTool(bin, false) }}, peerTools(b))
+	measureRuns(b, j, runs)
 	if *hold > 0 {
-		holdRegistries(b, src, runs)
+		holdRegistries(b, j, runs)
 	}
 	var bigs []*toolRun
 	if *big {
 		if fm.note == "" {
 			bigs = append(bigs, &toolRun{tool: fm.tool})
 		}
-		if crane := (syncTool{"crane copy", craneCopy(testenv.Tool(b, "crane"))}); selected(crane) {
+		if crane := (syncTool{name: "crane copy", argv: craneCopy(testenv.Tool(b, "crane"))}); selected(crane) {
 			bigs = append(bigs, &toolRun{tool: crane})
 		}
 		if len(bigs) > 0 {
@@ -103,10 +90,18 @@ func BenchmarkSync(b *testing.B) {
 	}
 }
 
-// tools returns flux-mirror's run (with a note when it is not measured)
-// and every tool to measure, flux-mirror first when it is. A peer that is
-// missing fails the benchmark before anything runs.
-func tools(b *testing.B) (fm *toolRun, runs []*toolRun) {
+// needTime fails the benchmark without GNU time, which measures the runs.
+func needTime(b *testing.B) {
+	if _, err := os.Stat("/usr/bin/time"); err != nil {
+		b.Fatal("GNU time is missing: apt-get install time (hack/testenv.sh installs it)")
+	}
+}
+
+// tools returns flux-mirror's headline run (with a note when it is not
+// measured) and every tool to measure: flux-mirror's variants first when
+// it is, then the selected peers. A peer that is missing fails the
+// benchmark before anything runs.
+func tools(fmVariants []func(fm string) syncTool, peers []syncTool) (fm *toolRun, runs []*toolRun) {
 	fm = &toolRun{tool: syncTool{name: "flux-mirror sync"}}
 	switch {
 	case !selected(fm.tool):
@@ -114,10 +109,15 @@ func tools(b *testing.B) (fm *toolRun, runs []*toolRun) {
 	case *fmBin == "":
 		fm.note = "not measured: no -fm binary given"
 	default:
-		fm.tool = fluxMirrorTool(*fmBin)
-		runs = append(runs, fm)
+		for i, v := range fmVariants {
+			r := &toolRun{tool: v(*fmBin)}
+			if i == 0 {
+				fm = r
+			}
+			runs = append(runs, r)
+		}
 	}
-	for _, t := range peerTools(b) {
+	for _, t := range peers {
 		if selected(t) {
 			runs = append(runs, &toolRun{tool: t})
 		}
@@ -125,17 +125,50 @@ func tools(b *testing.B) (fm *toolRun, runs []*toolRun) {
 	return fm, runs
 }
 
-// coldRun copies the workload into a fresh destination, checks every
-// digest there and, the first time, counts what the destination received.
-// The last repetition's destination stays for the warm runs.
-func coldRun(b *testing.B, src *testenv.SyncRegistry, w *workload, r *toolRun, rep int) error {
-	dst := testenv.StartSyncRegistry(b)
-	if r.home == "" {
-		r.home = b.TempDir()
+// job is one workload as the tools see it: the source they read (a
+// registry host or a chart repository URL), the repositories and tags they
+// copy, the source's requests so far, and the check of a copy.
+type job struct {
+	src         string
+	repos, tags []string
+	srcLog      func() []testenv.AccessLine
+	verify      func(dst string, t syncTool) error
+}
+
+// measureRuns runs every tool cold (-cold times) and warm (-warm times).
+func measureRuns(b *testing.B, j *job, runs []*toolRun) {
+	for rep := range *coldN {
+		for _, r := range runs {
+			if r.err == nil {
+				r.err = coldRun(b, j, r, rep)
+			}
+		}
 	}
-	argv, err := r.tool.argv(src.Host, dst.Host, r.home, workloadRepos, workloadTags)
+	// Round robin, so that the machine's drift hits every tool alike; the
+	// first, untimed, round is the one whose requests are counted.
+	for i := -1; i < *warmN; i++ {
+		for _, r := range runs {
+			if r.err == nil {
+				r.err = warmRun(b, j, r, i < 0)
+			}
+		}
+	}
+}
+
+// coldRun copies the workload into a fresh destination with a fresh HOME
+// (no cache a tool kept from an earlier run), checks the copy and, the
+// first time, counts what the destination received. The last repetition's
+// destination and HOME stay for the warm runs.
+func coldRun(b *testing.B, j *job, r *toolRun, rep int) error {
+	dst := testenv.StartSyncRegistry(b)
+	r.home = b.TempDir()
+	argv, err := r.tool.argv(j.src, dst.Host, r.home, j.repos, j.tags)
 	if err != nil {
 		return err
+	}
+	var srcBefore int
+	if rep == 0 {
+		srcBefore = len(j.srcLog())
 	}
 	s, err := testenv.Measure(r.home, argv)
 	if err != nil {
@@ -143,12 +176,11 @@ func coldRun(b *testing.B, src *testenv.SyncRegistry, w *workload, r *toolRun, r
 	}
 	progress("%s cold #%d: %s", r.tool.name, rep+1, s.Wall.Round(time.Millisecond))
 	r.cold = append(r.cold, s)
-	for key, want := range w.index {
-		if err := sameDigest(dst.Host+"/"+key, want); err != nil {
-			return err
-		}
+	if err := j.verify(dst.Host, r.tool); err != nil {
+		return err
 	}
 	if rep == 0 {
+		r.coldSrc = countTraffic(j.srcLog()[srcBefore:])
 		r.coldDst = countTraffic(dst.AccessLog(b))
 		seen := map[string]bool{}
 		for _, d := range r.coldDst.uploads {
@@ -182,14 +214,14 @@ func blobSize(r *testenv.SyncRegistry, digest string) (int64, error) {
 
 // warmRun re-runs the tool against its up-to-date destination. A counted
 // run records the requests both registries received and is not timed.
-func warmRun(b *testing.B, src *testenv.SyncRegistry, r *toolRun, count bool) error {
-	argv, err := r.tool.argv(src.Host, r.dst.Host, r.home, workloadRepos, workloadTags)
+func warmRun(b *testing.B, j *job, r *toolRun, count bool) error {
+	argv, err := r.tool.argv(j.src, r.dst.Host, r.home, j.repos, j.tags)
 	if err != nil {
 		return err
 	}
 	var srcBefore, dstBefore int
 	if count {
-		srcBefore, dstBefore = len(src.AccessLog(b)), len(r.dst.AccessLog(b))
+		srcBefore, dstBefore = len(j.srcLog()), len(r.dst.AccessLog(b))
 	}
 	s, err := testenv.Measure(r.home, argv)
 	if err != nil {
@@ -199,7 +231,7 @@ func warmRun(b *testing.B, src *testenv.SyncRegistry, r *toolRun, count bool) er
 		r.warm = append(r.warm, s)
 		return nil
 	}
-	r.warmSrc = countTraffic(src.AccessLog(b)[srcBefore:])
+	r.warmSrc = countTraffic(j.srcLog()[srcBefore:])
 	r.warmDst = countTraffic(r.dst.AccessLog(b)[dstBefore:])
 	return nil
 }
@@ -250,6 +282,10 @@ func bigRuns(b *testing.B, src *testenv.SyncRegistry, runs []*toolRun) {
 // traffic sums what one run asked of one registry.
 type traffic struct {
 	blobs, manifests, tagLists, other int
+	// indexes and archives are a chart repository's index.yaml and .tgz
+	// downloads.
+	indexes, archives int
+	manifestPuts      int // manifests written
 	// uploads are the digests of committed blob uploads: each sent the
 	// whole blob.
 	uploads []string
@@ -262,7 +298,10 @@ func countTraffic(reqs []testenv.AccessLine) traffic {
 		manifests: testenv.CountRequests(reqs, "", `/manifests/`, 0),
 		tagLists:  testenv.CountRequests(reqs, "", `/tags/list`, 0),
 	}
-	t.other = len(reqs) - t.blobs - t.manifests - t.tagLists // /v2/ pings, the catalog
+	t.manifestPuts = testenv.CountRequests(reqs, "PUT", `/manifests/`, 201)
+	t.indexes = testenv.CountRequests(reqs, "GET", `/index\.yaml$`, 200)
+	t.archives = testenv.CountRequests(reqs, "GET", `\.tgz$`, 200)
+	t.other = len(reqs) - t.blobs - t.manifests - t.tagLists - t.indexes - t.archives // /v2/ pings, the catalog
 	_, t.mounts = testenv.Uploads(reqs)
 	// The committed uploads as testenv.Uploads counts them, by digest.
 	for _, q := range reqs {
@@ -280,12 +319,12 @@ func countTraffic(reqs []testenv.AccessLine) traffic {
 
 // holdRegistries prints each tool's warm command (its config written again)
 // and waits for -hold.
-func holdRegistries(b *testing.B, src *testenv.SyncRegistry, runs []*toolRun) {
+func holdRegistries(b *testing.B, j *job, runs []*toolRun) {
 	for _, r := range runs {
 		if r.err != nil {
 			continue
 		}
-		argv, err := r.tool.argv(src.Host, r.dst.Host, r.home, workloadRepos, workloadTags)
+		argv, err := r.tool.argv(j.src, r.dst.Host, r.home, j.repos, j.tags)
 		if err != nil {
 			b.Fatal(err)
 		}

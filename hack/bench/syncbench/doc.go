@@ -1,16 +1,29 @@
 // Package syncbench measures `flux-mirror sync` against the tools it is
-// compared with (crane copy four at a time, as the public flux-mirror runs
-// it; skopeo sync --all; regsync once) on issue 8's workload, copied
-// between two real distribution v3 registries on loopback: cold and warm
-// wall time, CPU and peak memory, what the destination received (committed
-// uploads, mounts, bytes) and the requests of a warm re-run, from the
-// registries' access logs and storage; and the peak memory of copying one
-// image with a single 1 GiB layer.
+// compared with, on three workloads, and prints tables (cold and warm wall
+// time, CPU and peak memory, what the destination received and the
+// requests of a warm re-run, from the registries' access logs and storage).
 //
-// It is a Go benchmark so that it reuses internal/testenv's registry and
-// image helpers; it prints tables and asserts nothing about time:
+// BenchmarkSync: issue 8's workload copied between two real distribution
+// v3 registries on loopback, against crane copy four at a time (as the
+// public flux-mirror runs it), skopeo sync --all and regsync once; and the
+// peak memory of copying one image with a single 1 GiB layer.
 //
-//	go test -run '^$' -bench '^BenchmarkSync$' -benchtime 1x -timeout 60m ./hack/bench/syncbench \
+// BenchmarkSyncCharts: issue 10's charts workload, 20 versions of a 1 MiB
+// chart packaged and indexed by the real helm CLI and served by nginx, put
+// into a registry by a charts entry, against helm pull + helm push loops
+// (helm has no "skip if present": once re-running everything, once
+// looking each version up first with helm show chart).
+//
+// BenchmarkSyncReferrers: issue 8's workload with a real cosign signature
+// (tag-based .sig) and an SBOM attached by the real oras per tag, mirrored
+// with includeReferrers, against oras cp -r (plus an oras cp of each .sig
+// tag, which -r does not follow) and regsync once with referrers and
+// digestTags; every tool also runs without referrers, to show their cost.
+//
+// It is a Go benchmark so that it reuses internal/testenv's registry,
+// nginx and image helpers; it asserts nothing about time:
+//
+//	go test -run '^$' -bench '^BenchmarkSync' -benchtime 1x -timeout 90m ./hack/bench/syncbench \
 //	  -args -fm "$PWD/bin/flux-mirror" -warm 10 -cold 3
 //
 // hack/bench.sh sync (make bench-sync) runs it with the peers built.

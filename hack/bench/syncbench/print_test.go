@@ -3,6 +3,7 @@ package syncbench
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -20,24 +21,16 @@ func printSync(out io.Writer, w *workload, fm *toolRun, runs, bigs []*toolRun) {
 	tags := entries * len(workloadTags)
 	fmt.Fprintf(out, "sync: %d repositories x %d tags, 2-platform indexes, %d distinct blobs of %.1f MiB, between two registries on loopback\n",
 		entries, len(workloadTags), len(w.blobs), mibs(distinct))
-	fmt.Fprintf(out, "versions: %s\n", versions(*fmBin))
+	fmt.Fprintf(out, "versions: %s\n", versions(*fmBin, "crane", "skopeo", "regsync"))
 	fastCold, fastWarm := fastestPeers(runs, fm)
 
+	printNote(out, fm)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	row(tw, fmt.Sprintf("cold (median of %d, fresh destination)", *coldN), "wall", "range", "cpu", "peak", "vs fastest peer", "uploads", "uploaded", "x distinct", "distinct uploaded", "mounts")
-	if fm.note != "" {
-		row(tw, fm.tool.name, fm.note)
-	}
-	for _, r := range runs {
-		if len(r.cold) == 0 || r.err != nil {
-			row(tw, r.tool.name, failure(r.err))
-			continue
-		}
-		m := testenv.Median(r.cold)
-		row(tw, r.tool.name, secs(m.Wall), spread(r.cold), secs(m.CPU), peak(m), ratio(m.Wall, fastCold.wall), fmt.Sprint(len(r.coldDst.uploads)),
-			fmt.Sprintf("%.1f MiB", mibs(r.uploaded)), fmt.Sprintf("%.2f", float64(r.uploaded)/float64(distinct)),
-			fmt.Sprintf("%.1f MiB", mibs(r.distinct)), fmt.Sprint(r.coldDst.mounts))
-	}
+	timedRows(tw, runs, cold, fastCold.wall, func(r *toolRun) []string {
+		return []string{fmt.Sprint(len(r.coldDst.uploads)), fmt.Sprintf("%.1f MiB", mibs(r.uploaded)),
+			fmt.Sprintf("%.2f", float64(r.uploaded)/float64(distinct)), fmt.Sprintf("%.1f MiB", mibs(r.distinct)), fmt.Sprint(r.coldDst.mounts)}
+	})
 	if *warmN > 0 {
 		printWarm(tw, runs, fastWarm.wall, tags)
 	}
@@ -45,13 +38,14 @@ func printSync(out io.Writer, w *workload, fm *toolRun, runs, bigs []*toolRun) {
 		row(tw, "one image, one 1 GiB layer (median of 3)", "wall", "", "cpu", "peak")
 		for _, r := range bigs {
 			if r.bigCopy == nil {
-				row(tw, r.tool.name, failure(r.err))
+				row(tw, r.tool.name, "failed", "", "-", "-")
 				continue
 			}
 			row(tw, r.tool.name, secs(r.bigCopy.Wall), "", secs(r.bigCopy.CPU), peak(*r.bigCopy))
 		}
 	}
 	_ = tw.Flush()
+	printFailures(out, append(runs, bigs...))
 	fmt.Fprintln(out, "peak: the largest single process (GNU time), so crane's is one of its four at a time; uploads: committed blob uploads at the destination (access log), each sending the whole blob; x distinct: uploaded bytes over the workload's distinct blob bytes")
 	printTargets(out, fm, runs, bigs, w)
 }
@@ -61,17 +55,50 @@ func printSync(out io.Writer, w *workload, fm *toolRun, runs, bigs []*toolRun) {
 func printWarm(tw io.Writer, runs []*toolRun, fastest time.Duration, tags int) {
 	row(tw, fmt.Sprintf("warm re-run (median of %d)", *warmN), "wall", "range", "cpu", "peak", "vs fastest peer",
 		"dst blob", "dst manifest/tag", "dst tag lists", "src blob", "src manifest/tag", "src tag lists", "other")
-	for _, r := range runs {
-		if len(r.warm) == 0 || r.err != nil {
-			continue
-		}
-		m := testenv.Median(r.warm)
-		row(tw, r.tool.name, secs(m.Wall), spread(r.warm), secs(m.CPU), peak(m), ratio(m.Wall, fastest),
-			fmt.Sprint(r.warmDst.blobs), fmt.Sprintf("%.2f", per(r.warmDst.manifests, tags)), fmt.Sprint(r.warmDst.tagLists),
+	timedRows(tw, runs, warm, fastest, func(r *toolRun) []string {
+		return []string{fmt.Sprint(r.warmDst.blobs), fmt.Sprintf("%.2f", per(r.warmDst.manifests, tags)), fmt.Sprint(r.warmDst.tagLists),
 			fmt.Sprint(r.warmSrc.blobs), fmt.Sprintf("%.2f", per(r.warmSrc.manifests, tags)), fmt.Sprint(r.warmSrc.tagLists),
-			fmt.Sprint(r.warmDst.other+r.warmSrc.other))
+			fmt.Sprint(r.warmDst.other + r.warmSrc.other)}
+	})
+}
+
+// timedRows writes a row per run that has samples: median wall, range,
+// CPU and peak, the ratio to ref, then cells. A failed run's row says
+// "failed" (printFailures prints why, below the table: a long line in it
+// would break the columns).
+func timedRows(tw io.Writer, runs []*toolRun, samples func(*toolRun) []testenv.Sample, ref time.Duration, cells func(*toolRun) []string) {
+	for _, r := range runs {
+		c := cells(r)
+		switch s := samples(r); {
+		case r.err != nil:
+			row(tw, r.tool.name, append([]string{"failed"}, slices.Repeat([]string{"-"}, 4+len(c))...)...)
+		case len(s) > 0:
+			m := testenv.Median(s)
+			row(tw, r.tool.name, append([]string{secs(m.Wall), spread(s), secs(m.CPU), peak(m), ratio(m.Wall, ref)}, c...)...)
+		}
 	}
 }
+
+// printNote says why flux-mirror is not measured, above its tables.
+func printNote(out io.Writer, fm *toolRun) {
+	if fm.note != "" {
+		fmt.Fprintf(out, "%s: %s\n", fm.tool.name, fm.note)
+	}
+}
+
+// printFailures says why each failed run failed, one line each.
+func printFailures(out io.Writer, runs []*toolRun) {
+	seen := map[string]bool{}
+	for _, r := range runs {
+		if r.err != nil && !seen[r.tool.name] {
+			seen[r.tool.name] = true
+			fmt.Fprintf(out, "%s: %s\n", r.tool.name, failure(r.err))
+		}
+	}
+}
+
+func cold(r *toolRun) []testenv.Sample { return r.cold }
+func warm(r *toolRun) []testenv.Sample { return r.warm }
 
 // row writes one table row: the label left-aligned (padded to one width),
 // the cells right-aligned. A single cell is a note or an error and is left
@@ -99,7 +126,7 @@ func printTargets(out io.Writer, fm *toolRun, runs, bigs []*toolRun, w *workload
 	entries, tags := len(workloadRepos), len(workloadRepos)*len(workloadTags)
 	fmt.Fprintln(out, "flux-mirror sync against issue 8's targets:")
 	if fm.note != "" || len(fm.cold) == 0 || fm.err != nil {
-		fmt.Fprintf(out, "  not measured: %s\n", firstNonEmpty(fm.note, fmt.Sprint(fm.err)))
+		fmt.Fprintf(out, "  %s\n", firstNonEmpty(fm.note, failure(fm.err)))
 		return
 	}
 	cold, warm := fastestPeers(runs, fm)
@@ -132,10 +159,11 @@ type fastest struct {
 	wall time.Duration
 }
 
-// fastestPeers returns the fastest peer, cold and warm.
+// fastestPeers returns the fastest peer, cold and warm (flux-mirror's
+// runs are not peers).
 func fastestPeers(runs []*toolRun, fm *toolRun) (cold, warm fastest) {
 	for _, r := range runs {
-		if r == fm || r.err != nil {
+		if r == fm || strings.HasPrefix(r.tool.name, "flux-mirror") || r.err != nil {
 			continue
 		}
 		if c := testenv.Median(r.cold).Wall; cold.name == "" || c < cold.wall {

@@ -14,10 +14,17 @@ import (
 
 // syncTool is one way of mirroring the workload: argv writes whatever
 // config the tool needs into dir and returns the command that copies every
-// repo:tag in repos from the registry at src to the one at dst.
+// repo:tag in repos from the source at src (a registry host, or a chart
+// repository URL where repos are chart names and tags versions) to the
+// registry at dst.
 type syncTool struct {
 	name string
 	argv func(src, dst, dir string, repos, tags []string) ([]string, error)
+	// referrers: the tool copies each tag's signature and SBOM too.
+	referrers bool
+	// without names the same tool's run without referrers, to print what
+	// copying them costs.
+	without string
 }
 
 // peerTools are the tools flux-mirror sync is measured against, configured
@@ -44,21 +51,36 @@ func peerTools(b *testing.B) []syncTool {
 }
 
 // fluxMirrorTool runs `flux-mirror sync`, one artifacts entry per
-// repository selecting every tag.
-func fluxMirrorTool(fm string) syncTool {
-	return syncTool{"flux-mirror sync", func(src, dst, dir string, repos, _ []string) ([]string, error) {
+// repository selecting every workload tag (they all start with v; the
+// referrers workload's sha256-<hex> tags do not), with includeReferrers
+// when referrers is set.
+func fluxMirrorTool(fm string, referrers bool) syncTool {
+	t := syncTool{name: "flux-mirror sync", referrers: referrers}
+	if referrers {
+		t.name, t.without = "flux-mirror sync (includeReferrers)", "flux-mirror sync (no referrers)"
+	}
+	t.argv = func(src, dst, dir string, repos, _ []string) ([]string, error) {
 		var b strings.Builder
-		b.WriteString("apiVersion: mirror.plugin.fluxcd.io/v1beta1\nkind: Config\nartifacts:\n")
+		b.WriteString("apiVersion: mirror.plugin.fluxcd.io/v1beta2\nkind: Config\nartifacts:\n")
 		for _, r := range repos {
 			fmt.Fprintf(&b, "- source: %s/%s\n  destination: %s/%s\n", src, r, dst, r)
-			b.WriteString("  selector:\n    regex: {pattern: '.*'}\n    sortBy: alphabetical\n    limit: 0\n")
+			b.WriteString("  selector:\n    regex: {pattern: '^v'}\n    sortBy: alphabetical\n    limit: 0\n")
+			if referrers {
+				b.WriteString("  includeReferrers: true\n")
+			}
 		}
-		cfg := filepath.Join(dir, "flux-mirror.yaml")
-		if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
-			return nil, err
-		}
-		return []string{fm, "sync", "-f", cfg, "--insecure", "--no-progress"}, nil
-	}}
+		return fluxMirrorArgv(fm, dir, b.String())
+	}
+	return t
+}
+
+// fluxMirrorArgv writes config into dir and returns the sync command.
+func fluxMirrorArgv(fm, dir, config string) ([]string, error) {
+	cfg := filepath.Join(dir, "flux-mirror.yaml")
+	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
+		return nil, err
+	}
+	return []string{fm, "sync", "-f", cfg, "--insecure", "--no-progress"}, nil
 }
 
 // craneArgv is what the public flux-mirror does: one `crane copy` per tag,
@@ -134,27 +156,40 @@ func craneCopy(crane string) func(src, dst, dir string, repos, tags []string) ([
 	}
 }
 
-// versions names the registry and every tool measured, read from the
-// binaries themselves.
-func versions(fm string) string {
-	bin := testenv.BinDir()
-	var out []string
-	for _, argv := range [][]string{
-		{filepath.Join(bin, "registry"), "--version"},
-		{fm, "version"},
-		{filepath.Join(bin, "crane"), "version"},
-		{"skopeo", "--version"},
-		{filepath.Join(bin, "regsync"), "version", "--format", "regsync {{.VCSTag}}"},
-	} {
-		b, err := exec.Command(argv[0], argv[1:]...).Output()
-		v := strings.Join(strings.Fields(string(b)), " ")
-		if err != nil || v == "" {
-			v = "?"
-		}
-		if !strings.HasPrefix(v, filepath.Base(argv[0])) && !strings.HasPrefix(v, argv[0]) {
-			v = filepath.Base(argv[0]) + " " + v
-		}
-		out = append(out, v)
+// versions names the registry, flux-mirror and the peers, read from the
+// binaries themselves or, for the peers of the test cache, from the
+// versioned file each name links to.
+func versions(fm string, peers ...string) string {
+	out := []string{peerVersion("registry"), commandVersion(fm, "version")}
+	for _, p := range peers {
+		out = append(out, peerVersion(p))
 	}
 	return strings.Join(out, "; ")
+}
+
+// peerVersion: hack/testenv.sh links each peer it builds to <name>-<version>;
+// Debian's are asked.
+func peerVersion(name string) string {
+	if target, err := os.Readlink(filepath.Join(testenv.BinDir(), name)); err == nil {
+		if v, ok := strings.CutPrefix(filepath.Base(target), name+"-"); ok {
+			return name + " " + v
+		}
+	}
+	if name == "nginx" {
+		return commandVersion(name, "-v") // on stderr
+	}
+	return commandVersion(name, "--version")
+}
+
+// commandVersion is what argv prints on one line, named after the binary.
+func commandVersion(argv ...string) string {
+	b, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
+	v := strings.Join(strings.Fields(string(b)), " ")
+	if err != nil || v == "" {
+		v = "?"
+	}
+	if !strings.HasPrefix(v, filepath.Base(argv[0])) && !strings.HasPrefix(v, argv[0]) {
+		v = filepath.Base(argv[0]) + " " + v
+	}
+	return v
 }

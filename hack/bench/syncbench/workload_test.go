@@ -113,6 +113,17 @@ func pushBig(b *testing.B, host string) v1.Hash {
 	return testenv.PushImage(b, host, bigRepo, bigTag, testenv.ImageSpec{Platform: platforms[0], Layers: []testenv.Blob{layer}}).Digest
 }
 
+// verify is nil when every repo:tag at the registry dst has the source's
+// index digest.
+func (w *workload) verify(dst string) error {
+	for key, want := range w.index {
+		if err := sameDigest(dst+"/"+key, want); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // sameDigest is nil when ref resolves to want.
 func sameDigest(ref string, want v1.Hash) error {
 	r, err := name.ParseReference(ref)
