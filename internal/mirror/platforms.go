@@ -83,9 +83,15 @@ func filterIndex(ref name.Digest, d v1.Hash, idx rawManifest, want []v1.Platform
 			keep = append(keep, i)
 		}
 	}
-	if i := slices.Index(found, false); i >= 0 {
-		return nil, permanent("source %s has no %s: its platforms are %s; remove it from the entry's platforms",
-			ref, want[i], platformList(parsed.Manifests))
+	var missing []v1.Platform
+	for j, w := range want {
+		if !found[j] {
+			missing = append(missing, w)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, permanent("source %s has no %s: its platforms are %s; list only those in the entry's platforms",
+			ref, platformNames(missing), platformList(parsed.Manifests))
 	}
 	sel := &selection{digest: d, manifest: idx}
 	for _, i := range keep {

@@ -190,11 +190,11 @@ func TestPlatformsMatching(t *testing.T) {
 		}
 	})
 	t.Run("missing platform", func(t *testing.T) {
-		tag := oneTag(t, entry("missing", "linux/arm64", "linux/s390x"))
+		tag := oneTag(t, entry("missing", "linux/s390x", "linux/arm64", "linux/ppc64le"))
 		if tag.Status != mirror.StatusFailed || tag.Err == nil || tag.Attempts != 1 {
 			t.Fatalf("status %s after %d attempts (%v), want failed after 1", tag.Status, tag.Attempts, tag.Err)
 		}
-		for _, want := range []string{"has no linux/s390x", "linux/amd64, linux/arm64, linux/arm/v7"} {
+		for _, want := range []string{"has no linux/s390x, linux/ppc64le: its platforms are linux/amd64, linux/arm64, linux/arm/v7"} {
 			if !strings.Contains(tag.Err.Error(), want) {
 				t.Errorf("error %q does not say %q", tag.Err, want)
 			}
