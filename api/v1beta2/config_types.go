@@ -193,6 +193,13 @@ type Artifact struct {
 	Overwrite bool `json:"overwrite,omitempty"`
 	// Verify checks source signatures before mirroring.
 	Verify *Verify `json:"verify,omitempty"`
+	// Platforms, when set, mirrors only these platforms of a
+	// multi-platform index, each written os/arch or os/arch/variant
+	// (linux/amd64, linux/arm/v7): the destination tag then holds a new
+	// index listing only those platforms, so its digest differs from the
+	// source's. A single-platform image is mirrored unchanged when its
+	// platform is listed. Empty mirrors every platform.
+	Platforms []string `json:"platforms,omitempty"`
 }
 
 // Selector picks tags: Regex and/or Semver filter, SortBy orders, Limit keeps

@@ -145,6 +145,11 @@ type TagResult struct {
 	// Digest is the source digest (algorithm:hex); for a chart, the
 	// archive's sha256 written as sha256:<hex>. Empty when unknown.
 	Digest string `json:"digest,omitempty"`
+	// SourceDigest is the source tag's own digest when the entry's
+	// platforms left children of its index out: Digest is then the digest
+	// of the new index of the chosen platforms, the one compared with and
+	// written to the destination. Absent otherwise.
+	SourceDigest string `json:"sourceDigest,omitempty"`
 	// Reason says why a tag was skipped; only with StatusSkipped.
 	Reason string `json:"reason,omitempty"`
 	// Error says why the job failed; only with StatusFailed.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/spf13/cobra"
 
@@ -170,6 +171,14 @@ func (o *syncOptions) entries(artifacts []config.Artifact) ([]mirror.Entry, erro
 			// An entry that asks for verification must never be copied
 			// unverified: fail its plan until verification exists.
 			e.Refuse = fmt.Errorf("artifacts[%d].verify: signature verification is not supported yet, so nothing is copied: remove verify to mirror without checking signatures", i)
+		}
+		for j, p := range a.Platforms {
+			// Validated with the config: this only parses.
+			pl, err := v1.ParsePlatform(p)
+			if err != nil {
+				return nil, fmt.Errorf("artifacts[%d].platforms[%d]: %w", i, j, err)
+			}
+			e.Platforms = append(e.Platforms, *pl)
 		}
 		if a.Selector != nil {
 			s, err := selector.Compile(selectorSpec(a.Selector))

@@ -147,7 +147,7 @@ func buildReport(results []mirror.EntryResult, elapsed time.Duration, start time
 			s.Failed++
 		}
 		for _, t := range r.Tags {
-			tr := v1beta2.TagResult{Tag: t.Tag, Status: t.Status, Digest: t.Digest, Reason: t.Reason}
+			tr := v1beta2.TagResult{Tag: t.Tag, Status: t.Status, Digest: t.Digest, SourceDigest: t.SourceDigest, Reason: t.Reason}
 			if t.Err != nil {
 				tr.Error = ErrorLine(t.Err)
 			}
@@ -310,8 +310,12 @@ func (p *syncProgress) event(ev mirror.Event) {
 	case mirror.Retrying:
 		l.Debugf("%s:%s: attempt %d in %s after: %s", ev.Source, ev.Tag, ev.Attempt, ev.Wait, ErrorLine(ev.Err))
 	case mirror.Drift:
+		have := ev.Result.Digest
+		if ev.Result.SourceDigest != "" {
+			have += " (the index of the entry's platforms, made from " + ev.Result.SourceDigest + ")"
+		}
 		l.Warningf("%s:%s drifted: the source has %s, the destination %s:%s has %s; left as it is (set overwrite to replace it)",
-			ev.Source, ev.Tag, ev.Result.Digest, ev.Destination, ev.Tag, ev.Result.DestinationDigest)
+			ev.Source, ev.Tag, have, ev.Destination, ev.Tag, ev.Result.DestinationDigest)
 	case mirror.JobFinished:
 		l.Debugf("%s:%s: %s after %d %s in %s", ev.Source, ev.Tag, ev.Result.Status, ev.Result.Attempts,
 			plural(ev.Result.Attempts, "attempt", "attempts"), ev.Elapsed.Round(time.Millisecond))

@@ -13,7 +13,8 @@ func fromV1beta2(in *v1beta2.Config) *Config {
 		out.Hosts = append(out.Hosts, hostFromV1beta2(h))
 	}
 	for _, a := range in.Artifacts {
-		m := Artifact{Source: a.Source, Destination: a.Destination, IncludeReferrers: a.IncludeReferrers, Overwrite: a.Overwrite}
+		m := Artifact{Source: a.Source, Destination: a.Destination, IncludeReferrers: a.IncludeReferrers, Overwrite: a.Overwrite,
+			Platforms: a.Platforms}
 		if s := a.Selector; s != nil {
 			m.Selector = &Selector{Semver: s.Semver, SortBy: s.SortBy, Limit: s.Limit}
 			if s.Regex != nil {

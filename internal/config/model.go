@@ -128,6 +128,9 @@ type Artifact struct {
 	IncludeReferrers    bool
 	Overwrite           bool
 	Verify              *Verify
+	// Platforms are os/arch[/variant] strings; empty mirrors every
+	// platform.
+	Platforms []string
 }
 
 // Selector picks tags.

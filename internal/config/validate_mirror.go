@@ -8,6 +8,7 @@ import (
 	"unicode"
 
 	"github.com/Masterminds/semver/v3"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/fluxcd/flux-mirror/internal/selector"
 )
@@ -34,6 +35,32 @@ func validateArtifact(p *problems, path string, a *Artifact) {
 	}
 	if a.Verify != nil {
 		validateVerify(p, field(path, "verify"), a.Verify)
+	}
+	validatePlatforms(p, field(path, "platforms"), a.Platforms)
+}
+
+// validatePlatforms checks each platforms item: os/arch[/variant], as
+// go-containerregistry parses it and writes it back, listed once.
+func validatePlatforms(p *problems, path string, platforms []string) {
+	first := map[string]int{}
+	for i, s := range platforms {
+		at := index(path, i)
+		if s == "" {
+			p.add(at, "must not be empty, write os/arch or os/arch/variant (linux/arm64, linux/arm/v7)")
+			continue
+		}
+		// ParsePlatform is lenient ("linux", "linux/", " linux/amd64"
+		// all parse): a platform must also read back as written.
+		pl, err := v1.ParsePlatform(s)
+		if err != nil || pl.OS == "" || pl.Architecture == "" || pl.String() != s {
+			p.add(at, "%q is not a platform, write os/arch or os/arch/variant (linux/arm64, linux/arm/v7)", s)
+			continue
+		}
+		if j, dup := first[s]; dup {
+			p.add(at, "%q is already listed as %s, list each platform once", s, safe(index(path, j)))
+			continue
+		}
+		first[s] = i
 	}
 }
 

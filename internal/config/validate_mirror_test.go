@@ -120,3 +120,30 @@ func TestValidateCharts(t *testing.T) {
 		{"overwrite", chartDoc("overwrite: true"), ""},
 	})
 }
+
+// TestValidatePlatforms: each platforms item is os/arch[/variant], listed
+// once; the error names the item and its line.
+func TestValidatePlatforms(t *testing.T) {
+	doc := func(items string) string {
+		return headerV2 + "artifacts:\n- source: a.io/x\n  destination: b.io/x\n  selector: {}\n  platforms: [" + items + "]\n"
+	}
+	for _, tt := range []struct{ name, doc, want string }{
+		{"os/arch", doc("linux/amd64, linux/arm64"), ""},
+		{"variant", doc("linux/arm/v7, linux/arm/v6"), ""},
+		{"os version", doc("'windows/amd64:10.0.17763.5458'"), ""},
+		{"absent", headerV2 + "artifacts:\n- {source: a.io/x, destination: b.io/x, selector: {}}\n", ""},
+		{"empty item", doc("linux/amd64, ''"), `line 7: artifacts[0].platforms[1]: must not be empty, write os/arch or os/arch/variant`},
+		{"os only", doc("linux"), `line 7: artifacts[0].platforms[0]: "linux" is not a platform, write os/arch or os/arch/variant`},
+		{"trailing slash", doc("linux/amd64/"), `artifacts[0].platforms[0]: "linux/amd64/" is not a platform`},
+		{"too many slashes", doc("linux/arm/v7/x"), `artifacts[0].platforms[0]: "linux/arm/v7/x" is not a platform`},
+		{"whitespace", doc("' linux/amd64'"), `artifacts[0].platforms[0]: " linux/amd64" is not a platform`},
+		{"no arch", doc("linux/"), `artifacts[0].platforms[0]: "linux/" is not a platform`},
+		{"duplicate", doc("linux/amd64, linux/arm64, linux/amd64"), `artifacts[0].platforms[2]: "linux/amd64" is already listed as artifacts[0].platforms[0], list each platform once`},
+		{"v1beta1 has none", header + "artifacts:\n- {source: a.io/x, destination: b.io/x, selector: {}, platforms: [linux/amd64]}\n", "artifacts[0].platforms: unknown field"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.doc))
+			wantError(t, err, tt.want)
+		})
+	}
+}

@@ -72,13 +72,22 @@ func (m *Mirror) decide(ctx context.Context, e Entry, src, dst name.Tag) (TagRes
 	res := TagResult{Digest: sd.Digest.String()}
 	dd, err := dh.d, dh.err
 	missing := isStatus(err, http.StatusNotFound)
-	switch {
-	case err != nil && !missing:
+	if err != nil && !missing {
 		return res, fmt.Errorf("read destination %s: %w%s", dst, err, hint(err, dst.RegistryStr()))
-	case !missing && dd.Digest == sd.Digest:
+	}
+	// With platforms, the digest to hold is perhaps a new index's.
+	sel, err := m.selectPlatforms(ctx, e, src.Context(), sd)
+	if err != nil {
+		return res, err
+	}
+	if sel.filtered {
+		res.SourceDigest, res.Digest = res.Digest, sel.digest.String()
+	}
+	switch {
+	case !missing && dd.Digest == sel.digest:
 		// Up to date, but a signature may have been added since.
 		res.Status, res.Reason = StatusSkipped, ReasonUpToDate
-		return res, m.mirrorReferrers(ctx, e, src.Context(), dst.Context(), sd.Digest, &res)
+		return res, m.selectionReferrers(ctx, e, src.Context(), dst.Context(), sel, &res)
 	case !missing:
 		res.DestinationDigest = dd.Digest.String()
 		if !e.Overwrite {
@@ -91,9 +100,9 @@ func (m *Mirror) decide(ctx context.Context, e Entry, src, dst name.Tag) (TagRes
 		if !missing {
 			res.Status = StatusWouldOverwrite
 		}
-		return res, m.mirrorReferrers(ctx, e, src.Context(), dst.Context(), sd.Digest, &res)
+		return res, m.selectionReferrers(ctx, e, src.Context(), dst.Context(), sel, &res)
 	}
-	if err := m.copyTag(ctx, e, src, dst, sd.Digest, &res); err != nil {
+	if err := m.copySelection(ctx, e, src, dst, sel, &res); err != nil {
 		return res, err
 	}
 	res.Status = StatusCopied

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/fluxcd/flux-mirror/internal/selector"
@@ -37,6 +38,12 @@ type Entry struct {
 	// digest (signatures, SBOMs, attestations) and cosign's tag-based
 	// signatures, attestations and SBOMs of that digest.
 	IncludeReferrers bool
+	// Platforms, when set, keeps only the children of a source index
+	// whose platform satisfies one of them: the destination tag then
+	// holds a new index of those children (a new digest), and the
+	// referrers mirrored are the children's. A single image is copied
+	// when its platform is one of them; anything else fails the tag.
+	Platforms []v1.Platform
 	// Chart, when set, makes this a charts entry: Source is only its
 	// label, the versions come from the chart repository's index, and
 	// Selector picks among them.

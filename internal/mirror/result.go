@@ -35,8 +35,13 @@ type EntryResult struct {
 type TagResult struct {
 	Tag    string
 	Status string
-	// Digest is the source tag's digest, when it was read.
+	// Digest is the source tag's digest, when it was read; with
+	// platforms that made a new index, that index's digest (the one the
+	// destination tag holds).
 	Digest string
+	// SourceDigest is the source tag's own digest when platforms made a
+	// new index (Digest is then the new index's); empty otherwise.
+	SourceDigest string
 	// DestinationTag is the tag written at the destination when it is
 	// not Tag (a chart version with '+' in it).
 	DestinationTag string
@@ -52,6 +57,8 @@ type TagResult struct {
 	// Referrers are the rows of the digest's referrers and cosign tags,
 	// when the entry includes referrers (nil otherwise, and for a tag
 	// that drifted: its referrers are not the destination's business).
+	// For a new index made by platforms, they are the rows of its
+	// children's referrers, child after child.
 	Referrers []ReferrerResult
 }
 

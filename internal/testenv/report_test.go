@@ -43,7 +43,8 @@ func fullReport() v1beta2.Report {
 								IntegratedTime: "2026-11-01T10:00:00Z", Age: "700h0m0s", MinAge: "24h0m0s",
 							},
 						},
-						{Tag: "6.6.0", Status: v1beta2.StatusSkipped, Reason: v1beta2.ReasonUpToDate, Digest: "sha256:" + strings.Repeat("ef", 32)},
+						{Tag: "6.6.0", Status: v1beta2.StatusSkipped, Reason: v1beta2.ReasonUpToDate, Digest: "sha256:" + strings.Repeat("ef", 32),
+							SourceDigest: "sha256:" + strings.Repeat("12", 32)},
 						{Tag: "6.5.0", Status: v1beta2.StatusFailed, Error: "destination: 403 Forbidden"},
 					},
 				},
@@ -110,6 +111,7 @@ func TestValidateReportRefuses(t *testing.T) {
 		{"negative count", func(d map[string]any) { summary(d)["copied"] = -1 }, "/report/summary/copied"},
 		{"exit code beyond 2", func(d map[string]any) { summary(d)["exitCode"] = 3 }, "/report/summary/exitCode"},
 		{"digest without algorithm", func(d map[string]any) { tag(d, 0)["digest"] = strings.Repeat("ab", 32) }, "/report/results/0/tags/0/digest"},
+		{"source digest not a digest", func(d map[string]any) { tag(d, 1)["sourceDigest"] = "" }, "/report/results/0/tags/1/sourceDigest"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -207,10 +206,21 @@ func (l blobLayer) Uncompressed() (io.ReadCloser, error) {
 	return io.NopCloser(l.b.open()), nil
 }
 
-// ImageSpec is a test image: a platform ("linux/amd64") and its layers.
+// ImageSpec is a test image: a platform ("linux/amd64", "linux/arm/v7")
+// and its layers.
 type ImageSpec struct {
 	Platform string
 	Layers   []Blob
+}
+
+// platform parses the spec's platform.
+func (img ImageSpec) platform(t testing.TB) *v1.Platform {
+	t.Helper()
+	p, err := v1.ParsePlatform(img.Platform)
+	if err != nil || p.OS == "" || p.Architecture == "" {
+		t.Fatalf("testenv: platform %q: want os/arch[/variant] (%v)", img.Platform, err)
+	}
+	return p
 }
 
 // Pushed is a manifest a test pushed.
@@ -234,8 +244,11 @@ func (m rawManifest) MediaType() (types.MediaType, error) { return m.mt, nil }
 func PushImage(t testing.TB, host, repo, tag string, img ImageSpec) Pushed {
 	t.Helper()
 	r := repository(t, host, repo)
-	osName, arch, _ := strings.Cut(img.Platform, "/")
-	cfg := map[string]any{"architecture": arch, "os": osName, "rootfs": map[string]any{"type": "layers", "diff_ids": digests(img.Layers)}}
+	pl := img.platform(t)
+	cfg := map[string]any{"architecture": pl.Architecture, "os": pl.OS, "rootfs": map[string]any{"type": "layers", "diff_ids": digests(img.Layers)}}
+	if pl.Variant != "" {
+		cfg["variant"] = pl.Variant
+	}
 	cfgRaw, _ := json.Marshal(cfg)
 	cfgBlob := v1.Descriptor{MediaType: types.OCIConfigJSON, Size: int64(len(cfgRaw))}
 	cfgBlob.Digest, _, _ = v1.SHA256(bytes.NewReader(cfgRaw))
@@ -261,9 +274,8 @@ func PushIndex(t testing.TB, host, repo, tag string, imgs ...ImageSpec) Pushed {
 	idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex}
 	for _, img := range imgs {
 		p := PushImage(t, host, repo, "", img)
-		osName, arch, _ := strings.Cut(img.Platform, "/")
 		idx.Manifests = append(idx.Manifests, v1.Descriptor{MediaType: p.MediaType, Size: p.Size, Digest: p.Digest,
-			Platform: &v1.Platform{OS: osName, Architecture: arch}})
+			Platform: img.platform(t)})
 	}
 	raw, _ := json.Marshal(idx)
 	return putManifest(t, repository(t, host, repo), tag, raw, types.OCIImageIndex)
