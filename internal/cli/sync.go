@@ -33,6 +33,7 @@ type syncOptions struct {
 	noProgress    bool
 	insecure      bool
 	reportPath    string
+	layout        layoutFlags
 
 	// now is the clock of the report and the Summary line.
 	now func() time.Time
@@ -85,6 +86,11 @@ with another digest is reported as drifted and left alone unless the entry
 	f.BoolVar(&o.noProgress, "no-progress", false, "show no progress on stderr")
 	f.BoolVar(&o.insecure, "insecure", false, "allow plain HTTP to registries (tests, development)")
 	f.StringVar(&o.reportPath, "report", "", "also write the JSON report to this file (atomically), whatever --output is")
+	f.StringVar(&o.layout.toArchive, "to-archive", "", "write what the config selects into this archive (a tar of an OCI image layout, zstd when it ends in .zst) instead of the destinations, each under its destination reference")
+	f.StringVar(&o.layout.fromArchive, "from-archive", "", "push this archive's content (written by --to-archive) to the config's destinations; the config's sources are not contacted. The archive is verified whole before anything is pushed")
+	f.StringVar(&o.layout.toLayout, "to-layout", "", "write into this OCI image layout directory (created, or added to) instead of the destinations")
+	f.StringVar(&o.layout.fromLayout, "from-layout", "", "read the config's artifacts from this OCI image layout directory, by destination reference, instead of the sources")
+	f.StringVar(&o.layout.tmpDir, "tmp-dir", "", "directory for the archive's extracted (--from-archive, default $TMPDIR) or assembled (--to-archive, default the archive's directory) layout")
 	return cmd
 }
 
@@ -102,7 +108,7 @@ func (o *syncOptions) validate() error {
 	case o.driftExitCode < 0 || o.driftExitCode > 255:
 		return fmt.Errorf("--drift-exit-code must be between 0 and 255, got %d", o.driftExitCode)
 	}
-	return nil
+	return o.layout.validate()
 }
 
 func (o *syncOptions) run(ctx context.Context) error {
@@ -128,6 +134,11 @@ func (o *syncOptions) run(ctx context.Context) error {
 		return err
 	}
 	entries = append(entries, charts...)
+	lay, err := o.openLayouts(ctx, entries)
+	if err != nil {
+		return err
+	}
+	defer lay.close()
 	o.log().Debugf("sync %s: %d %s, %d %s; concurrency %d, retries %d, timeout %s per job",
 		loaded.Path, len(cfg.Artifacts), plural(len(cfg.Artifacts), "artifact", "artifacts"),
 		len(cfg.Charts), plural(len(cfg.Charts), "chart", "charts"), o.concurrency, o.retries, o.timeout)
@@ -143,11 +154,11 @@ func (o *syncOptions) run(ctx context.Context) error {
 	p := newSyncProgress(o, len(entries))
 	m, err := mirror.New(mirror.Options{
 		Remote: []remote.Option{
-			remote.WithAuthFromKeychain(regs.Keychain()),
+			remote.WithAuthFromKeychain(lay.keychain(regs.Keychain())),
 			remote.WithUserAgent("flux-mirror/" + Version()),
 		},
 		// Installed by the engine beneath its Retry-After notes.
-		Transport: regs.Transport(), Insecure: o.insecure,
+		Transport: lay.transport(regs.Transport()), Insecure: o.insecure,
 		Concurrency: o.concurrency, Retries: o.retries, Timeout: o.timeout, DryRun: o.dryRun,
 		Events: p.event,
 	})
@@ -158,7 +169,12 @@ func (o *syncOptions) run(ctx context.Context) error {
 	start := o.now()
 	results := m.Run(ctx, entries)
 	p.stop()
-	return o.finish(ctx, results, o.now().Sub(start), start)
+	layErr := lay.finish(ctx, results)
+	err = o.finish(ctx, results, o.now().Sub(start), start)
+	if layErr != nil {
+		return &ExitError{Code: 1, Err: layErr}
+	}
+	return err
 }
 
 // entries turns the config's artifacts into the engine's entries.
