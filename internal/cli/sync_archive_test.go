@@ -1,7 +1,12 @@
 package cli
 
 import (
+	"archive/tar"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -125,4 +130,158 @@ func headDigest(t *testing.T, ref string) string {
 		t.Fatalf("%s: %v", ref, err)
 	}
 	return d.Digest.String()
+}
+
+// TestSyncArchivePeers exports a plain tar and a layout directory and has
+// the real skopeo, oras and crane read them: each finds the index under
+// its destination reference and copies it, with every digest kept, into
+// a registry.
+func TestSyncArchivePeers(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	peer := testenv.StartSyncRegistry(t)
+	a := newAirgap(t, "registry.example.com:5000")
+	dir := t.TempDir()
+	archive, layout := filepath.Join(dir, "site.tar"), filepath.Join(dir, "layout")
+	for _, flag := range []string{"--to-archive=" + archive, "--to-layout=" + layout} {
+		if r := run(t, nil, "sync", a.cfg, "--insecure", flag); r.code != 0 {
+			t.Fatalf("sync %s: exit %d\n%s%s", flag, r.code, r.stdout, r.stderr)
+		}
+	}
+	refName := "registry.example.com:5000/mirror/app:1.0.0"
+	skopeo := testenv.SystemTool(t, "skopeo", "skopeo")
+	for _, src := range []string{"oci-archive:" + archive + ":" + refName, "oci:" + layout + ":" + refName} {
+		raw := peerRun(t, skopeo, "inspect", "--raw", src)
+		if d := digestOf(raw); d != a.index {
+			t.Errorf("skopeo inspect --raw %s: %s, want %s", src, d, a.index)
+		}
+	}
+	peerRun(t, skopeo, "copy", "--all", "--preserve-digests", "--dest-tls-verify=false",
+		"oci-archive:"+archive+":"+refName, "docker://"+peer.Host+"/skopeo/app:1.0.0")
+	if d := headDigest(t, peer.Host+"/skopeo/app:1.0.0"); d != a.index {
+		t.Errorf("skopeo copied %s, want %s", d, a.index)
+	}
+
+	oras := testenv.Tool(t, "oras")
+	peerRun(t, oras, "cp", "-r", "--to-plain-http", "--from-oci-layout", archive+"@"+a.index, peer.Host+"/oras/app:1.0.0")
+	peerRun(t, oras, "cp", "-r", "--to-plain-http", "--from-oci-layout-path", layout, refName, peer.Host+"/oras-dir/app:1.0.0")
+	for _, repo := range []string{"oras", "oras-dir"} {
+		if d := headDigest(t, peer.Host+"/"+repo+"/app:1.0.0"); d != a.index {
+			t.Errorf("oras copied %s into %s, want %s", d, repo, a.index)
+		}
+	}
+	if d := headDigest(t, peer.Host+"/oras/app@"+a.sbom); d != a.sbom {
+		t.Errorf("oras cp -r did not find the SBOM referrer in the archive: %s", d)
+	}
+
+	crane := testenv.Tool(t, "crane")
+	peerRun(t, crane, "push", "--insecure", "--index", layout, peer.Host+"/crane/all:layout")
+	got := peerRun(t, crane, "manifest", "--insecure", peer.Host+"/crane/all:layout")
+	if !strings.Contains(got, a.index) || !strings.Contains(got, refName) {
+		t.Errorf("crane push of the layout gave an index without %s (%s):\n%s", a.index, refName, got)
+	}
+	if d := headDigest(t, peer.Host+"/crane/all@"+a.index); d != a.index {
+		t.Errorf("crane pushed %s, want %s", d, a.index)
+	}
+}
+
+// peerRun runs a peer tool and returns its stdout; a failure fails the test.
+func peerRun(t *testing.T, tool string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(tool, args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s%s", filepath.Base(tool), strings.Join(args, " "), err, out, stderr.String())
+	}
+	return string(out)
+}
+
+func digestOf(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return "sha256:" + hex.EncodeToString(h[:])
+}
+
+// TestSyncArchiveRefused: a truncated archive (plain and zstd), a flipped
+// byte in a blob and a missing blob are each refused with an error naming
+// what is wrong, before any request reaches the destination.
+func TestSyncArchiveRefused(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	dst := testenv.StartSyncRegistry(t)
+	a := newAirgap(t, dst.Host)
+	dir := t.TempDir()
+	plain, zst := filepath.Join(dir, "site.tar"), filepath.Join(dir, "site.tar.zst")
+	for _, f := range []string{plain, zst} {
+		if r := run(t, nil, "sync", a.cfg, "--insecure", "--to-archive", f); r.code != 0 {
+			t.Fatalf("export %s: exit %d\n%s%s", f, r.code, r.stdout, r.stderr)
+		}
+	}
+	layer := testenv.NewBlob(t, 72, 4096).Digest.String()
+	cases := []struct {
+		name, want string
+		edit       func(hdr *tar.Header, data []byte) ([]byte, bool)
+		from       string
+	}{
+		{name: "truncated tar", from: plain, want: "truncated"},
+		{name: "truncated zstd", from: zst, want: "truncated"},
+		{name: "flipped byte", from: plain, want: "blob " + layer + " is altered", edit: func(hdr *tar.Header, data []byte) ([]byte, bool) {
+			if strings.HasSuffix(hdr.Name, strings.TrimPrefix(layer, "sha256:")) {
+				data[len(data)/2] ^= 0x20
+			}
+			return data, true
+		}},
+		{name: "missing blob", from: plain, want: "blob " + layer + " (4096 bytes) is missing", edit: func(hdr *tar.Header, data []byte) ([]byte, bool) {
+			return data, !strings.HasSuffix(hdr.Name, strings.TrimPrefix(layer, "sha256:"))
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			bad := filepath.Join(t.TempDir(), filepath.Base(c.from))
+			if c.edit == nil {
+				raw, err := os.ReadFile(c.from)
+				must(t, err)
+				must(t, os.WriteFile(bad, raw[:len(raw)*2/3], 0o644))
+			} else {
+				rewriteTar(t, c.from, bad, c.edit)
+			}
+			r := run(t, nil, "sync", a.cfg, "--insecure", "--from-archive", bad)
+			if r.code != 1 || !strings.Contains(r.stderr, c.want) || !strings.Contains(r.stderr, "nothing was pushed") {
+				t.Errorf("exit %d, want 1 and an error with %q:\n%s%s", r.code, c.want, r.stdout, r.stderr)
+			}
+			if log := dst.AccessLog(t); len(log) != 0 {
+				t.Errorf("the destination got requests: %v", log)
+			}
+		})
+	}
+}
+
+// rewriteTar copies the tar at from to to through edit, which may change an
+// entry's bytes or drop it (false).
+func rewriteTar(t *testing.T, from, to string, edit func(*tar.Header, []byte) ([]byte, bool)) {
+	t.Helper()
+	in, err := os.Open(from)
+	must(t, err)
+	defer in.Close()
+	out, err := os.Create(to)
+	must(t, err)
+	defer out.Close()
+	tr, tw := tar.NewReader(in), tar.NewWriter(out)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		must(t, err)
+		data, err := io.ReadAll(tr)
+		must(t, err)
+		data, keep := edit(hdr, data)
+		if !keep {
+			continue
+		}
+		hdr.Size = int64(len(data))
+		must(t, tw.WriteHeader(hdr))
+		_, err = tw.Write(data)
+		must(t, err)
+	}
+	must(t, tw.Close())
 }
