@@ -252,7 +252,10 @@ func (l *layoutRun) finish(ctx context.Context, results []mirror.EntryResult) er
 	if err := l.dst.Save(); err != nil {
 		return fmt.Errorf("--to-archive: %w", err)
 	}
-	if err := ocilayout.Pack(ctx, l.cleanup[len(l.cleanup)-1], l.flags.toArchive); err != nil {
+	if err := ocilayout.Pack(ctx, l.cleanup[len(l.cleanup)-1], l.flags.toArchive, true); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("stopped while writing the archive, so nothing was left at %s: %w", l.flags.toArchive, err)
+		}
 		return fmt.Errorf("--to-archive %s: %w", l.flags.toArchive, err)
 	}
 	return nil

@@ -54,7 +54,10 @@ func IsZstd(path string) bool {
 // first, then the blobs, each streamed from its file. It writes a
 // temporary file next to target, syncs it and renames it over target
 // last, so that an error or a cancelled ctx leaves nothing at target.
-func Pack(ctx context.Context, dir, target string) (rerr error) {
+// With consume, each blob file is removed once it is in the archive, so
+// that the disk holds the blobs about once, not twice (dir is then
+// spent, whatever the outcome).
+func Pack(ctx context.Context, dir, target string, consume bool) (rerr error) {
 	contents, err := listBlobs(dir)
 	if err != nil {
 		return err
@@ -99,6 +102,9 @@ func Pack(ctx context.Context, dir, target string) (rerr error) {
 	for _, b := range contents.Blobs {
 		if err := packBlob(ctx, tw, dir, b); err != nil {
 			return err
+		}
+		if consume {
+			_ = os.Remove(filepath.Join(dir, "blobs", b.Digest.Algorithm, b.Digest.Hex))
 		}
 	}
 	if err := tw.Close(); err != nil {

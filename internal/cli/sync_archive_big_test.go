@@ -1,0 +1,83 @@
+package cli
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fluxcd/flux-mirror/internal/testenv"
+)
+
+// gibLayer is the layer of the memory test: 1 GiB.
+const gibLayer = 1 << 30
+
+// TestSyncArchiveBigLayer exports an image with a 1 GiB layer with the
+// real binary: SIGTERM while the archive is being written leaves nothing
+// at the target path (nor a temporary file or staging directory next to
+// it); a full export then keeps the peak RSS under 64 MiB.
+func TestSyncArchiveBigLayer(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	src := testenv.StartSyncRegistry(t)
+	testenv.PushImage(t, src.Host, "big", "1.0.0", testenv.ImageSpec{Platform: "linux/amd64",
+		Layers: []testenv.Blob{testenv.NewBlob(t, 9, gibLayer)}})
+	cfg := syncConfig(t, src.Host+"/big registry.example.com/big 1")
+	dir := t.TempDir()
+	target := filepath.Join(dir, "big.tar.zst")
+
+	c := startBinary(t, nil, "sync", cfg, "--no-progress", "--insecure", "--to-archive", target)
+	if !waitForFile(filepath.Join(dir, "big.tar.zst.tmp-*"), 16<<20, c.done) {
+		out, _ := c.wait()
+		t.Fatalf("the export ended before its archive could be interrupted:\n%s", out)
+	}
+	must(t, c.cmd.Process.Signal(syscall.SIGTERM))
+	out, err := c.wait()
+	t.Logf("after SIGTERM:\n%s", out)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("exit %v after SIGTERM, want status 1", err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("after SIGTERM the target's directory holds %v, want nothing", left)
+	}
+
+	full := startBinary(t, nil, "sync", cfg, "--no-progress", "--insecure", "--to-archive", target)
+	if out, err := full.wait(); err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	ru, ok := full.cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		t.Fatal("no resource usage for the export")
+	}
+	st, err := os.Stat(target)
+	must(t, err)
+	t.Logf("exported a %d MiB layer into a %d MiB archive with a peak RSS of %d MiB", gibLayer>>20, st.Size()>>20, ru.Maxrss>>10)
+	if ru.Maxrss<<10 > 64<<20 {
+		t.Errorf("export peak RSS %d MiB, want under 64 MiB: blobs must stream", ru.Maxrss>>10)
+	}
+}
+
+// waitForFile waits until a file matching pattern holds more than size
+// bytes (true), or the process ended or childDeadline passed (false).
+func waitForFile(pattern string, size int64, done <-chan struct{}) bool {
+	deadline := time.After(childDeadline)
+	for {
+		select {
+		case <-done:
+			return false
+		case <-deadline:
+			return false
+		case <-time.After(10 * time.Millisecond):
+		}
+		files, _ := filepath.Glob(pattern)
+		for _, f := range files {
+			if st, err := os.Stat(f); err == nil && st.Size() > size && !strings.HasSuffix(f, ".json") {
+				return true
+			}
+		}
+	}
+}
