@@ -160,7 +160,7 @@ func (o *syncOptions) run(ctx context.Context) error {
 		// Installed by the engine beneath its Retry-After notes.
 		Transport: lay.transport(regs.Transport()), Insecure: o.insecure,
 		Concurrency: o.concurrency, Retries: o.retries, Timeout: o.timeout, DryRun: o.dryRun,
-		Events: p.event,
+		Events: lay.events(p.event),
 	})
 	if err != nil {
 		return err

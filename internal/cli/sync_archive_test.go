@@ -285,3 +285,25 @@ func rewriteTar(t *testing.T, from, to string, edit func(*tar.Header, []byte) ([
 	}
 	must(t, tw.Close())
 }
+
+// TestSyncReadmeExample runs the README's first command as written: the
+// example layout mirrored into a local layout directory, no registry and
+// no network (HOME and PATH empty), copied then skipped.
+func TestSyncReadmeExample(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	ex := filepath.Join("..", "..", "examples", "airgap")
+	out := filepath.Join(t.TempDir(), "flux-mirror-example")
+	for _, want := range []string{"copied", "skipped"} {
+		c := startBinary(t, nil, "sync", filepath.Join(ex, "sync.yaml"), "--from-layout", filepath.Join(ex, "layout"), "--to-layout", out)
+		got, err := c.wait()
+		if err != nil || !strings.HasPrefix(got, "✔ ghcr.io/example/hello:1.0.0 ("+want+")\n  → registry.example.com/mirror/hello:1.0.0\nSummary: 1 "+want) {
+			t.Fatalf("%v, want the tag %s:\n%s", err, want, got)
+		}
+	}
+	// The copy is an OCI layout skopeo reads, digest as in the example.
+	skopeo := testenv.SystemTool(t, "skopeo", "skopeo")
+	raw := peerRun(t, skopeo, "inspect", "--raw", "oci:"+out+":registry.example.com/mirror/hello:1.0.0")
+	if d := digestOf(raw); d != "sha256:50ca12a8bdda87097f71947c358ec7e0a722150b33d22abb3fcc2c4f0d09502d" {
+		t.Errorf("the copy's index is %s", d)
+	}
+}

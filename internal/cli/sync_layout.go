@@ -204,6 +204,17 @@ func (l *layoutRun) transport(base http.RoundTripper) http.RoundTripper {
 	return &ocilayout.Transport{Routes: l.routes, Base: base}
 }
 
+// events puts an entry's own source back in its result before the output
+// prints it: the engine knows it by the layout's name for it.
+func (l *layoutRun) events(next func(mirror.Event)) func(mirror.Event) {
+	return func(ev mirror.Event) {
+		if ev.EntryResult != nil && ev.Entry < len(l.labels) && l.labels[ev.Entry] != "" {
+			ev.EntryResult.Source = l.labels[ev.Entry]
+		}
+		next(ev)
+	}
+}
+
 // keychain answers anonymous for the registries a layout stands in for,
 // so that no credential is minted (or sent) for them.
 func (l *layoutRun) keychain(kc authn.Keychain) authn.Keychain {
