@@ -54,9 +54,21 @@ settings come from Helm's repositories file ($HELM_REPOSITORY_CONFIG).
 A tag the destination already has with the same digest is skipped; one it has
 with another digest is reported as drifted and left alone unless the entry
 (or --overwrite) says overwrite. Exit status: 1 when anything failed, else
---drift-exit-code when anything drifted, else 0.`,
+--drift-exit-code when anything drifted, else 0.
+
+Across an air gap, --to-archive FILE writes what the config selects into one
+archive (a tar of an OCI image layout, zstd-compressed when FILE ends in .zst)
+instead of the destinations, each tag under its destination reference; on the
+other side --from-archive FILE verifies the whole archive, then pushes it to the
+same destinations with the same decisions, report and exit status, never
+contacting the sources. --to-layout and --from-layout do the same with an OCI
+layout directory (as oras --oci-layout, skopeo oci: and crane read).`,
 		Example: `  # Mirror everything the config selects
   flux-mirror sync ./mirror.yaml
+
+  # Carry it over an air gap: export on a connected machine, import inside
+  flux-mirror sync ./mirror.yaml --to-archive site.tar.zst
+  flux-mirror sync ./mirror.yaml --from-archive site.tar.zst
 
   # What would change, as a JSON report, without writing anything
   flux-mirror sync ./mirror.yaml --dry-run -o json`,
