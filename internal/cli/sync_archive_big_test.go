@@ -19,13 +19,15 @@ const gibLayer = 1 << 30
 // TestSyncArchiveBigLayer exports an image with a 1 GiB layer with the
 // real binary: SIGTERM while the archive is being written leaves nothing
 // at the target path (nor a temporary file or staging directory next to
-// it); a full export then keeps the peak RSS under 64 MiB.
+// it); a full export, and its import into a registry, then keep the peak
+// RSS under 64 MiB.
 func TestSyncArchiveBigLayer(t *testing.T) {
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	src := testenv.StartSyncRegistry(t)
 	testenv.PushImage(t, src.Host, "big", "1.0.0", testenv.ImageSpec{Platform: "linux/amd64",
 		Layers: []testenv.Blob{testenv.NewBlob(t, 9, gibLayer)}})
-	cfg := syncConfig(t, src.Host+"/big registry.example.com/big 1")
+	dst := testenv.StartSyncRegistry(t)
+	cfg := syncConfig(t, src.Host+"/big "+dst.Host+"/big 1")
 	dir := t.TempDir()
 	target := filepath.Join(dir, "big.tar.zst")
 
@@ -58,6 +60,17 @@ func TestSyncArchiveBigLayer(t *testing.T) {
 	t.Logf("exported a %d MiB layer into a %d MiB archive with a peak RSS of %d MiB", gibLayer>>20, st.Size()>>20, ru.Maxrss>>10)
 	if ru.Maxrss<<10 > 64<<20 {
 		t.Errorf("export peak RSS %d MiB, want under 64 MiB: blobs must stream", ru.Maxrss>>10)
+	}
+
+	// The import extracts, verifies and pushes the layer, streaming too.
+	imp := startBinary(t, []string{"TMPDIR=" + t.TempDir()}, "sync", cfg, "--no-progress", "--insecure", "--from-archive", target)
+	if out, err := imp.wait(); err != nil || !strings.Contains(out, "(copied)") {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	ru, _ = imp.cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	t.Logf("imported it with a peak RSS of %d MiB", ru.Maxrss>>10)
+	if ru.Maxrss<<10 > 64<<20 {
+		t.Errorf("import peak RSS %d MiB, want under 64 MiB: blobs must stream", ru.Maxrss>>10)
 	}
 }
 

@@ -82,7 +82,7 @@ func Pack(ctx context.Context, dir, target string, consume bool) (rerr error) {
 	var zw *zstd.Encoder
 	if IsZstd(target) {
 		// One encoder goroutine: memory stays a few MiB whatever the size.
-		if zw, err = zstd.NewWriter(bw, zstd.WithEncoderConcurrency(1)); err != nil {
+		if zw, err = zstd.NewWriter(bw, zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true)); err != nil {
 			return err
 		}
 		out = zw
