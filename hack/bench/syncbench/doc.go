@@ -20,6 +20,12 @@
 // tag, which -r does not follow) and regsync once with referrers and
 // digestTags; every tool also runs without referrers, to show their cost.
 //
+// BenchmarkSyncArchive: issue 8's workload exported into files and
+// imported from them into an empty registry (issue 13), by flux-mirror
+// (--to-archive/--from-archive, tar and tar.zst), oras (cp -r with
+// --to-oci-layout/--from-oci-layout) and skopeo (copy --all into
+// oci-archive:, one archive per tag): time, peak memory, file size.
+//
 // It is a Go benchmark so that it reuses internal/testenv's registry,
 // nginx and image helpers; it asserts nothing about time:
 //
