@@ -132,6 +132,9 @@ func verifyTree(dir string, d v1.Descriptor, what string, seen map[v1.Hash]bool)
 	if !d.MediaType.IsIndex() && !d.MediaType.IsImage() {
 		return nil
 	}
+	if st.Size() > maxManifest {
+		return fmt.Errorf("manifest %s (%s) is %d bytes, over the limit of %d", d.Digest, what, st.Size(), maxManifest)
+	}
 	raw, err := os.ReadFile(p)
 	if err != nil {
 		return err
