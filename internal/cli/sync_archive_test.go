@@ -307,3 +307,50 @@ func TestSyncReadmeExample(t *testing.T) {
 		t.Errorf("the copy's index is %s", d)
 	}
 }
+
+// TestSyncLayoutPlatforms: an entry with platforms exports only the chosen
+// platform into a layout directory, under a destination name on the
+// source's own registry that the registry never hears of; the import
+// pushes the new index (the report's digest) to that name, and a
+// re-import skips it.
+func TestSyncLayoutPlatforms(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	src := testenv.StartSyncRegistry(t)
+	amd, arm := testenv.NewBlob(t, 81, 4096), testenv.NewBlob(t, 82, 4096)
+	testenv.PushIndex(t, src.Host, "app", "1.0.0",
+		testenv.ImageSpec{Platform: "linux/amd64", Layers: []testenv.Blob{amd}},
+		testenv.ImageSpec{Platform: "linux/arm64", Layers: []testenv.Blob{arm}})
+	cfg := writeFile(t, t.TempDir(), "mirror.yaml", headerV2+"artifacts:\n- source: "+src.Host+"/app\n  destination: "+src.Host+
+		"/mirror/app\n  selector: {limit: 1}\n  platforms: [linux/arm64]\n")
+	layout := filepath.Join(t.TempDir(), "layout")
+	before := len(src.AccessLog(t))
+	r := run(t, nil, "sync", cfg, "--insecure", "-o", "json", "--to-layout", layout)
+	exported := checkReport(t, []byte(r.stdout)).Report.Results[0].Tags[0]
+	if r.code != 0 || exported.Status != v1beta2.StatusCopied || exported.SourceDigest == "" {
+		t.Fatalf("export: exit %d, %+v\n%s", r.code, exported, r.stderr)
+	}
+	for _, q := range src.AccessLog(t)[before:] {
+		if strings.Contains(q.Path, "/mirror/") {
+			t.Errorf("the source registry got a request for the destination name: %s", q)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(layout, "blobs", "sha256", strings.TrimPrefix(amd.Digest.String(), "sha256:"))); err == nil {
+		t.Error("the linux/amd64 layer is in the layout: only linux/arm64 was asked for")
+	}
+	if _, err := os.Stat(filepath.Join(layout, "blobs", "sha256", strings.TrimPrefix(arm.Digest.String(), "sha256:"))); err != nil {
+		t.Errorf("the linux/arm64 layer is not in the layout: %v", err)
+	}
+
+	// The import pushes the layout's index to the name the export recorded,
+	// a repository of the real registry this time.
+	for i, want := range []string{v1beta2.StatusCopied, v1beta2.StatusSkipped} {
+		r = run(t, nil, "sync", cfg, "--insecure", "-o", "json", "--from-layout", layout)
+		tag := checkReport(t, []byte(r.stdout)).Report.Results[0].Tags[0]
+		if r.code != 0 || tag.Status != want || tag.Digest != exported.Digest {
+			t.Errorf("import %d: exit %d, %+v; want %s of %s\n%s", i+1, r.code, tag, want, exported.Digest, r.stderr)
+		}
+	}
+	if d := headDigest(t, src.Host+"/mirror/app:1.0.0"); d != exported.Digest {
+		t.Errorf("the registry holds %s, want the exported %s", d, exported.Digest)
+	}
+}
