@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -47,6 +48,7 @@ func (l layoutFlags) any() bool {
 // their destination repositories from it) and the one written as the
 // destination, and the temporary directories to remove at the end.
 type layoutRun struct {
+	logf    func(format string, args ...any)
 	flags   layoutFlags
 	dryRun  bool
 	routes  []ocilayout.Route
@@ -61,7 +63,7 @@ type layoutRun struct {
 // verified whole first: nothing is pushed from an archive that is not
 // intact.
 func (o *syncOptions) openLayouts(ctx context.Context, entries []mirror.Entry) (*layoutRun, error) {
-	l := &layoutRun{flags: o.layout, dryRun: o.dryRun}
+	l := &layoutRun{logf: o.log().Debugf, flags: o.layout, dryRun: o.dryRun}
 	if err := l.openSource(ctx, entries, o.nameOptions()); err != nil {
 		l.close()
 		return nil, err
@@ -97,6 +99,7 @@ func (l *layoutRun) openSource(ctx context.Context, entries []mirror.Entry, opts
 		if err := ocilayout.Verify(ctx, tmp, true, true); err != nil {
 			return fmt.Errorf("--from-archive %s: %w: nothing was pushed", l.flags.fromArchive, err)
 		}
+		l.logf("--from-archive %s: extracted into %s and verified", l.flags.fromArchive, tmp)
 		dir = tmp
 	case dir != "":
 		if err := ocilayout.Verify(ctx, dir, false, false); err != nil {
@@ -109,6 +112,7 @@ func (l *layoutRun) openSource(ctx context.Context, entries []mirror.Entry, opts
 	if err != nil {
 		return err
 	}
+	l.logf("source layout %s holds %d repositories: %s", dir, len(s.Repositories()), strings.Join(s.Repositories(), ", "))
 	l.stores = append(l.stores, s)
 	rt := ocilayout.Route{Store: s, Hosts: map[string]string{}, Ping: map[string]bool{}}
 	aliases := map[string]string{}
@@ -204,12 +208,16 @@ func (l *layoutRun) transport(base http.RoundTripper) http.RoundTripper {
 	return &ocilayout.Transport{Routes: l.routes, Base: base}
 }
 
-// events puts an entry's own source back in its result before the output
-// prints it: the engine knows it by the layout's name for it.
+// events puts an entry's own source back in its events and result before
+// the output prints them (drift warnings, --verbose, the text lines): the
+// engine knows it by the layout's name for it.
 func (l *layoutRun) events(next func(mirror.Event)) func(mirror.Event) {
 	return func(ev mirror.Event) {
-		if ev.EntryResult != nil && ev.Entry < len(l.labels) && l.labels[ev.Entry] != "" {
-			ev.EntryResult.Source = l.labels[ev.Entry]
+		if ev.Entry < len(l.labels) && l.labels[ev.Entry] != "" {
+			ev.Source = l.labels[ev.Entry]
+			if ev.EntryResult != nil {
+				ev.EntryResult.Source = l.labels[ev.Entry]
+			}
 		}
 		next(ev)
 	}
