@@ -112,7 +112,7 @@ func (l *layoutRun) openSource(ctx context.Context, entries []mirror.Entry, opts
 	if err != nil {
 		return err
 	}
-	l.logf("source layout %s holds %d repositories: %s", dir, len(s.Repositories()), strings.Join(s.Repositories(), ", "))
+	l.logf("source layout %s holds %d %s: %s", dir, len(s.Repositories()), plural(len(s.Repositories()), "repository", "repositories"), strings.Join(s.Repositories(), ", "))
 	l.stores = append(l.stores, s)
 	rt := ocilayout.Route{Store: s, Hosts: map[string]string{}, Ping: map[string]bool{}}
 	aliases := map[string]string{}

@@ -201,6 +201,12 @@ func TestSyncBadInput(t *testing.T) {
 		{"two arguments", []string{good, good}, "accepts at most 1 arg"},
 		{"nothing to sync", []string{empty}, "no artifacts and no charts"},
 		{"bad selector", []string{badSelector}, "artifacts[0].selector.sortBy"},
+		{"two destinations", []string{good, "--to-archive", "a.tar", "--to-layout", "dir"}, "--to-archive and --to-layout"},
+		{"two sources", []string{good, "--from-archive", "a.tar", "--from-layout", "dir"}, "--from-archive and --from-layout"},
+		{"archive into itself", []string{good, "--from-archive", "a.tar", "--to-archive", "./a.tar"}, "name the same file"},
+		{"tmp-dir alone", []string{good, "--tmp-dir", "/tmp"}, "--tmp-dir is only used"},
+		{"archive missing", []string{good, "--from-archive", filepath.Join(t.TempDir(), "none.tar")}, "--from-archive"},
+		{"not a layout", []string{good, "--from-layout", t.TempDir()}, "--from-layout"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

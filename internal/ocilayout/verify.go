@@ -26,6 +26,13 @@ import (
 //
 // The first problem found is returned, naming the blob.
 func Verify(ctx context.Context, dir string, requireContents, hashed bool) error {
+	idx, err := readIndex(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%s is not an OCI image layout: it has no index.json", dir)
+	}
+	if err != nil {
+		return fmt.Errorf("index.json: %w", err)
+	}
 	if err := verifyContents(dir, requireContents); err != nil {
 		return err
 	}
@@ -33,10 +40,6 @@ func Verify(ctx context.Context, dir string, requireContents, hashed bool) error
 		if err := hashBlobs(ctx, dir); err != nil {
 			return err
 		}
-	}
-	idx, err := readIndex(dir)
-	if err != nil {
-		return fmt.Errorf("index.json: %w", err)
 	}
 	seen := map[v1.Hash]bool{}
 	for _, d := range idx.Manifests {
