@@ -77,20 +77,52 @@ func Pack(ctx context.Context, dir, target string, consume bool) (rerr error) {
 			os.Remove(tmp)
 		}
 	}()
+	if err := writeTar(ctx, f, dir, IsZstd(target), contents, list, consume); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("write archive: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write archive: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("write archive: %w", context.Cause(ctx))
+	}
+	if err := os.Rename(tmp, target); err != nil {
+		return fmt.Errorf("write archive: %w", err)
+	}
+	if d, err := os.Open(filepath.Dir(target)); err == nil {
+		_ = d.Sync() // the rename itself survives a crash
+		d.Close()
+	}
+	return nil
+}
+
+// writeTar writes the archive's entries to f: the layout files, then every
+// blob streamed from its file (removed once written, with consume).
+func writeTar(ctx context.Context, f io.Writer, dir string, compress bool, contents Contents, list []byte, consume bool) (rerr error) {
 	bw := bufio.NewWriterSize(f, 1<<20)
 	var out io.Writer = bw
 	var zw *zstd.Encoder
-	if IsZstd(target) {
+	if compress {
 		// One encoder goroutine: memory stays a few MiB whatever the size.
+		var err error
 		if zw, err = zstd.NewWriter(bw, zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true)); err != nil {
 			return err
 		}
+		defer func() {
+			if rerr != nil {
+				zw.Close() // stop its goroutine; the file is removed anyway
+			}
+		}()
 		out = zw
 	}
 	tw := tar.NewWriter(out)
 	for _, name := range []string{"oci-layout", ContentsFile, "index.json"} {
 		data := list
 		if name != ContentsFile {
+			var err error
 			if data, err = os.ReadFile(filepath.Join(dir, name)); err != nil {
 				return fmt.Errorf("write archive: %w", err)
 			}
@@ -117,22 +149,6 @@ func Pack(ctx context.Context, dir, target string, consume bool) (rerr error) {
 	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write archive: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("write archive: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write archive: %w", err)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("write archive: %w", context.Cause(ctx))
-	}
-	if err := os.Rename(tmp, target); err != nil {
-		return fmt.Errorf("write archive: %w", err)
-	}
-	if d, err := os.Open(filepath.Dir(target)); err == nil {
-		_ = d.Sync() // the rename itself survives a crash
-		d.Close()
 	}
 	return nil
 }
