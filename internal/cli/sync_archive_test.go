@@ -109,6 +109,14 @@ func TestSyncArchiveRoundTrip(t *testing.T) {
 	if got := rep.Report.Results[0].Tags[0].Digest; got != a.index {
 		t.Errorf("imported digest %s, want the source's %s", got, a.index)
 	}
+	// The imported chart is what helm pull reads, the repository's archive.
+	home := t.TempDir()
+	pulled := filepath.Join(home, "pulled")
+	must(t, os.MkdirAll(pulled, 0o755))
+	testenv.Helm(t, home, nil, "pull", "oci://"+dst.Host+"/charts/demo", "--version", "1.1.0", "--plain-http", "--destination", pulled)
+	if _, err := os.Stat(filepath.Join(pulled, "demo-1.1.0.tgz")); err != nil {
+		t.Errorf("helm pull of the imported chart: %v", err)
+	}
 
 	r = run(t, nil, "sync", a.cfg, "--insecure", "-o", "json", "--from-archive", archive)
 	rep = checkReport(t, []byte(r.stdout))
