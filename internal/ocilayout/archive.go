@@ -292,6 +292,9 @@ func unpackEntry(ctx context.Context, tr *tar.Reader, hdr *tar.Header, dir strin
 	defer out.Close()
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(out, h), ctxReader{ctx, tr})
+	if ctx.Err() != nil {
+		return fmt.Errorf("stopped while extracting %s: %w", name, context.Cause(ctx))
+	}
 	if err != nil {
 		return fmt.Errorf("the archive is truncated or corrupt in %s (%d of %d bytes read): %w", name, n, hdr.Size, err)
 	}
