@@ -53,6 +53,9 @@ type layoutRun struct {
 	dryRun  bool
 	routes  []ocilayout.Route
 	labels  []string // the entries' own sources, for the report
+	// aliases are the registries the source layout stands for, by the
+	// alias the engine knows each by.
+	aliases map[string]string
 	dst     *ocilayout.Store
 	stores  []*ocilayout.Store
 	cleanup []string
@@ -112,6 +115,9 @@ func (l *layoutRun) openSource(ctx context.Context, entries []mirror.Entry, opts
 	if err != nil {
 		return err
 	}
+	if l.flags.fromArchive != "" {
+		s.Label = "the archive " + l.flags.fromArchive
+	}
 	l.logf("source layout %s holds %d %s: %s", dir, len(s.Repositories()), plural(len(s.Repositories()), "repository", "repositories"), strings.Join(s.Repositories(), ", "))
 	l.stores = append(l.stores, s)
 	rt := ocilayout.Route{Store: s, Hosts: map[string]string{}, Ping: map[string]bool{}}
@@ -130,6 +136,10 @@ func (l *layoutRun) openSource(ctx context.Context, entries []mirror.Entry, opts
 			aliases[dst.RegistryStr()] = alias
 			rt.Hosts[alias], rt.Ping[alias] = dst.RegistryStr(), true
 		}
+		if l.aliases == nil {
+			l.aliases = map[string]string{}
+		}
+		l.aliases[alias] = dst.RegistryStr()
 		l.labels[i] = e.Source
 		e.Source = alias + "/" + dst.RepositoryStr()
 		if e.Chart != nil {
@@ -215,12 +225,32 @@ func (l *layoutRun) events(next func(mirror.Event)) func(mirror.Event) {
 	return func(ev mirror.Event) {
 		if ev.Entry < len(l.labels) && l.labels[ev.Entry] != "" {
 			ev.Source = l.labels[ev.Entry]
-			if ev.EntryResult != nil {
-				ev.EntryResult.Source = l.labels[ev.Entry]
+			if r := ev.EntryResult; r != nil {
+				r.Source, r.Err = l.labels[ev.Entry], l.relabel(r.Err)
+				for i := range r.Tags {
+					r.Tags[i].Err = l.relabel(r.Tags[i].Err)
+				}
 			}
+			ev.Err = l.relabel(ev.Err)
 		}
 		next(ev)
 	}
+}
+
+// relabel writes the registries the source layout stands for by their
+// own names in err's text ("layout:" before a URL).
+func (l *layoutRun) relabel(err error) error {
+	if err == nil || len(l.aliases) == 0 {
+		return err
+	}
+	msg := err.Error()
+	for alias, reg := range l.aliases {
+		msg = strings.NewReplacer("https://"+alias, "layout:"+reg, "http://"+alias, "layout:"+reg, alias, reg).Replace(msg)
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return errors.New(msg)
 }
 
 // keychain answers anonymous for the registries a layout stands in for,

@@ -46,7 +46,7 @@ func (s *Store) serve(w http.ResponseWriter, r *http.Request, repoName, rest str
 	case kind == "referrers" && r.Method == http.MethodGet:
 		s.listReferrers(w, repoName, arg)
 	case r.Method != http.MethodGet && r.Method != http.MethodHead && !s.writable:
-		apiError(w, http.StatusMethodNotAllowed, "UNSUPPORTED", "the OCI layout "+s.dir+" is read-only")
+		apiError(w, http.StatusMethodNotAllowed, "UNSUPPORTED", s.label()+" is read-only")
 	default:
 		apiError(w, http.StatusNotFound, "NOT_FOUND", r.Method+" "+r.URL.Path+" is not served by an OCI layout")
 	}
@@ -68,7 +68,7 @@ func (s *Store) listTags(w http.ResponseWriter, repoName string) {
 	}
 	s.mu.Unlock()
 	if !ok {
-		apiError(w, http.StatusNotFound, "NAME_UNKNOWN", "repository "+repoName+" is not in the OCI layout "+s.dir)
+		apiError(w, http.StatusNotFound, "NAME_UNKNOWN", "repository "+repoName+" is not in "+s.label())
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -99,7 +99,7 @@ func (s *Store) resolve(repoName, ref string) (*manifestInfo, bool) {
 func (s *Store) getManifest(w http.ResponseWriter, r *http.Request, repoName, ref string) {
 	info, ok := s.resolve(repoName, ref)
 	if !ok {
-		apiError(w, http.StatusNotFound, "MANIFEST_UNKNOWN", repoName+":"+ref+" is not in the OCI layout "+s.dir)
+		apiError(w, http.StatusNotFound, "MANIFEST_UNKNOWN", repoName+":"+ref+" is not in "+s.label())
 		return
 	}
 	w.Header().Set("Content-Type", string(info.desc.MediaType))
@@ -161,7 +161,7 @@ func (s *Store) getBlob(w http.ResponseWriter, r *http.Request, digest string) {
 	}
 	f, err := os.Open(s.blobPath(d))
 	if err != nil {
-		apiError(w, http.StatusNotFound, "BLOB_UNKNOWN", "blob "+digest+" is not in the OCI layout "+s.dir)
+		apiError(w, http.StatusNotFound, "BLOB_UNKNOWN", "blob "+digest+" is not in "+s.label())
 		return
 	}
 	defer f.Close()

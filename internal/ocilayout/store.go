@@ -46,6 +46,9 @@ const (
 type Store struct {
 	dir      string
 	writable bool
+	// Label names the layout in errors ("the archive x.tar"); default
+	// "the OCI layout <dir>".
+	Label string
 
 	mu        sync.Mutex
 	repos     map[string]*repo
@@ -250,6 +253,13 @@ func (s *Store) repo(n string) *repo {
 		s.repos[n] = r
 	}
 	return r
+}
+
+func (s *Store) label() string {
+	if s.Label != "" {
+		return s.Label
+	}
+	return "the OCI layout " + s.dir
 }
 
 // blobPath is where blob d lives.

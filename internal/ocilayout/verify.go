@@ -60,6 +60,9 @@ func verifyContents(dir string, required bool) error {
 	if errors.Is(err, os.ErrNotExist) && !required {
 		return nil
 	}
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%s, the list of its blobs, is missing: the archive was not written by flux-mirror sync --to-archive (extract another tool's archive and use --from-layout)", ContentsFile)
+	}
 	if err != nil {
 		return fmt.Errorf("%s, the list of the archive's blobs, is missing or unreadable: %w", ContentsFile, err)
 	}
