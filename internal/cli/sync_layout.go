@@ -48,11 +48,11 @@ func (l layoutFlags) any() bool {
 // their destination repositories from it) and the one written as the
 // destination, and the temporary directories to remove at the end.
 type layoutRun struct {
-	logf    func(format string, args ...any)
-	flags   layoutFlags
-	dryRun  bool
-	routes  []ocilayout.Route
-	labels  []string // the entries' own sources, for the report
+	logf   func(format string, args ...any)
+	flags  layoutFlags
+	dryRun bool
+	routes []ocilayout.Route
+	labels []string // the entries' own sources, for the report
 	// aliases are the registries the source layout stands for, by the
 	// alias the engine knows each by.
 	aliases map[string]string
