@@ -264,13 +264,20 @@ type layoutKeychain struct {
 	routes []ocilayout.Route
 }
 
+// Resolve implements authn.Keychain.
 func (k layoutKeychain) Resolve(res authn.Resource) (authn.Authenticator, error) {
+	return k.ResolveContext(context.Background(), res)
+}
+
+// ResolveContext implements authn.ContextKeychain, so that minting a
+// credential for a real registry still ends with the run.
+func (k layoutKeychain) ResolveContext(ctx context.Context, res authn.Resource) (authn.Authenticator, error) {
 	for _, rt := range k.routes {
 		if _, ok := rt.Hosts[res.RegistryStr()]; ok && rt.Ping[res.RegistryStr()] {
 			return authn.Anonymous, nil
 		}
 	}
-	return k.inner.Resolve(res)
+	return authn.Resolve(ctx, k.inner, res)
 }
 
 // finish puts the entries' own sources back in the results, and saves the
