@@ -94,3 +94,22 @@ func waitForFile(pattern string, size int64, done <-chan struct{}) bool {
 		}
 	}
 }
+
+// TestSyncArchiveNotWrittenOnFailure: when a plan fails, the export
+// reports it, says no archive was written, and leaves nothing behind.
+func TestSyncArchiveNotWrittenOnFailure(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	src := testenv.StartSyncRegistry(t)
+	testenv.PushImage(t, src.Host, "app", "1.0.0", image(t, 91))
+	cfg := syncConfig(t, src.Host+"/app registry.example.com/app 1", src.Host+"/gone registry.example.com/gone 1")
+	dir := t.TempDir()
+	target := filepath.Join(dir, "site.tar")
+	r := run(t, nil, "sync", cfg, "--insecure", "--retries", "0", "--to-archive", target)
+	lines := failureLines(r.stderr)
+	if r.code != 1 || !strings.Contains(r.stdout, "(copied)") || len(lines) != 1 || !strings.Contains(lines[0], "1 failed, so no archive was written at "+target) {
+		t.Errorf("exit %d, ✗ lines %q; want 1 and one line saying no archive was written\n%s", r.code, lines, r.stdout)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("the target's directory holds %v, want nothing", left)
+	}
+}
