@@ -289,8 +289,8 @@ func (s *Store) Repositories() []string {
 }
 
 // Save writes index.json (atomically) and the oci-layout file: every tag
-// under its full reference, and every manifest of a repository that no
-// other manifest of it lists (referrers pushed by digest).
+// under its full reference, and every referrer (a manifest with a subject)
+// that no other manifest of its repository lists.
 func (s *Store) Save() error {
 	s.mu.Lock()
 	idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: slices.Clone(s.foreign)}
@@ -309,7 +309,9 @@ func (s *Store) Save() error {
 			listed[d.Digest] = true
 		}
 		for _, dg := range sortedKeys(r.digests) {
-			if !listed[dg] {
+			// Referrers have no tag; any other manifest no tag reaches
+			// was replaced (overwrite) and is left out.
+			if !listed[dg] && s.manifests[dg].subject != nil {
 				d := s.manifests[dg].desc
 				d.Annotations = map[string]string{RepositoryAnnotation: rn}
 				idx.Manifests = append(idx.Manifests, d)
