@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -264,9 +263,7 @@ func (s *Store) abort(id string, u *upload) {
 	delete(s.uploads, id)
 	s.mu.Unlock()
 	u.f.Close()
-	if err := os.Remove(u.f.Name()); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return
-	}
+	_ = os.Remove(u.f.Name()) // already gone when it was committed
 }
 
 func uploadPath(r *http.Request, id string) string {
