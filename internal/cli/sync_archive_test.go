@@ -302,7 +302,9 @@ func TestSyncReadmeExample(t *testing.T) {
 	ex := filepath.Join("..", "..", "examples", "airgap")
 	out := filepath.Join(t.TempDir(), "flux-mirror-example")
 	for _, want := range []string{"copied", "skipped"} {
-		c := startBinary(t, nil, "sync", filepath.Join(ex, "sync.yaml"), "--from-layout", filepath.Join(ex, "layout"), "--to-layout", out)
+		// Any request to the network would go to a proxy that is not there.
+		noNet := []string{"HTTPS_PROXY=http://127.0.0.1:1", "HTTP_PROXY=http://127.0.0.1:1", "NO_PROXY="}
+		c := startBinary(t, noNet, "sync", filepath.Join(ex, "sync.yaml"), "--from-layout", filepath.Join(ex, "layout"), "--to-layout", out)
 		got, err := c.wait()
 		if err != nil || !strings.HasPrefix(got, "✔ ghcr.io/example/hello:1.0.0 ("+want+")\n  → registry.example.com/mirror/hello:1.0.0\nSummary: 1 "+want) {
 			t.Fatalf("%v, want the tag %s:\n%s", err, want, got)
