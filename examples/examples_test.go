@@ -30,7 +30,8 @@ import (
 // the config each ConfigMap carries is a valid flux-mirror config. The sync
 // CronJob (sync/cronjob.yaml) is applied the same way; see
 // checkSyncCronJob; the cluster-wide mode (cluster/many-namespaces/)
-// is checkManyNamespaces.
+// is checkManyNamespaces. cluster/flux/ holds Flux objects, whose CRDs
+// this API server lacks: test/flux applies them next to source-controller.
 func TestClusterExamplesApply(t *testing.T) {
 	env, err := testenv.Start()
 	if err != nil {

@@ -120,3 +120,14 @@ func waitAllowed(ctx context.Context, cs kubernetes.Interface, user string, attr
 		}
 	}
 }
+
+// WaitAllowed waits until the API server's authorizer allows user (a plain
+// user or system:serviceaccount:NS:NAME) attrs, for a test that applied a
+// Role and RoleBinding itself (an example's, as written).
+func (e *Env) WaitAllowed(ctx context.Context, user string, attrs authorizationv1.ResourceAttributes) error {
+	cs, err := kubernetes.NewForConfig(e.Config(adminUser))
+	if err != nil {
+		return fmt.Errorf("testenv: %w", err)
+	}
+	return waitAllowed(ctx, cs, user, &attrs)
+}

@@ -127,6 +127,30 @@ type RegistryTLS struct {
 // loopback port. It stops when the test ends.
 func StartRegistryWith(t testing.TB, o RegistryOptions) *Registry {
 	t.Helper()
+	dir := t.TempDir()
+	ports, err := freePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Registry{Host: "127.0.0.1:" + strconv.Itoa(ports[0]), Dir: dir}
+	r.start(t, o)
+	return r
+}
+
+// Restart stops r and starts the variant o describes in its place: same
+// address, same directory (and so the same storage, unless o names
+// another), a new config. It models a registry whose credentials change
+// under its clients (a new htpasswd password).
+func (r *Registry) Restart(t testing.TB, o RegistryOptions) {
+	t.Helper()
+	r.proc.kill()
+	r.start(t, o)
+}
+
+// start writes r's config for o and starts the registry process, stopped
+// when the test ends.
+func (r *Registry) start(t testing.TB, o RegistryOptions) {
+	t.Helper()
 	var bin string
 	var env []string
 	if o.Debian {
@@ -135,15 +159,9 @@ func StartRegistryWith(t testing.TB, o RegistryOptions) *Registry {
 		// Tracing is on by default in v3; there is no collector here.
 		bin, env = Tool(t, "registry"), []string{"OTEL_TRACES_EXPORTER=none"}
 	}
-	dir := t.TempDir()
-	ports, err := freePorts(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &Registry{Host: "127.0.0.1:" + strconv.Itoa(ports[0]), Dir: dir}
-	cfg := filepath.Join(dir, "config.yml")
+	cfg := filepath.Join(r.Dir, "config.yml")
 	writeTestFile(t, cfg, registryConfig(t, r, o))
-	p, err := startProcessEnv("registry", bin, filepath.Join(dir, "registry.log"), env, "serve", cfg)
+	p, err := startProcessEnv("registry", bin, filepath.Join(r.Dir, "registry.log"), env, "serve", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +170,6 @@ func StartRegistryWith(t testing.TB, o RegistryOptions) *Registry {
 	if err := waitListening(p, r.Host, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	return r
 }
 
 // LogLines returns the registry's whole log so far, access log lines
