@@ -3,18 +3,13 @@
 package examples
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
@@ -59,7 +54,7 @@ func TestClusterExamplesApply(t *testing.T) {
 		}
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			ns := fmt.Sprintf("examples-%d", i)
-			objs := append(readObjects(t, "cluster/rbac.yaml"), readObjects(t, path)...)
+			objs := append(testenv.ReadObjects(t, "cluster/rbac.yaml"), testenv.ReadObjects(t, path)...)
 			nsObj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns}}}
 			kinds := map[string]bool{}
 			for _, o := range append([]*unstructured.Unstructured{nsObj}, objs...) {
@@ -128,27 +123,6 @@ func checkConfig(t *testing.T, cm *unstructured.Unstructured) {
 	}
 }
 
-func readObjects(t *testing.T, path string) []*unstructured.Unstructured {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096)
-	var out []*unstructured.Unstructured
-	for {
-		var obj map[string]any
-		if err := dec.Decode(&obj); errors.Is(err, io.EOF) {
-			return out
-		} else if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		if obj != nil {
-			out = append(out, &unstructured.Unstructured{Object: obj})
-		}
-	}
-}
-
 // TestLocalExampleIsValid keeps the no-cluster example loadable.
 func TestLocalExampleIsValid(t *testing.T) {
 	t.Setenv("REGISTRY_PASSWORD", "")
@@ -176,7 +150,7 @@ func TestCronJobsWriteWhatTheRoleNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, path := range scenarios {
-		for _, o := range readObjects(t, path) {
+		for _, o := range testenv.ReadObjects(t, path) {
 			if o.GetKind() != "CronJob" {
 				continue
 			}

@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/restmapper"
+
+	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
 
 // manyDir holds the cluster-wide mode: a ClusterRole and one CronJob for
@@ -33,7 +35,7 @@ func checkManyNamespaces(t *testing.T, dyn dynamic.Interface, mapper *restmapper
 	var cj batchv1.CronJob
 	var objs []*unstructured.Unstructured
 	for _, f := range []string{"rbac.yaml", "policy.yaml", "cronjob.yaml"} {
-		objs = append(objs, readObjects(t, manyDir+f)...)
+		objs = append(objs, testenv.ReadObjects(t, manyDir+f)...)
 	}
 	for _, o := range objs {
 		switch o.GetKind() {

@@ -45,7 +45,7 @@ func checkSyncCronJob(t *testing.T, env *testenv.Env, dyn dynamic.Interface, map
 	}})
 	var kinds []string
 	var cj batchv1.CronJob
-	for _, o := range readObjects(t, "sync/cronjob.yaml") {
+	for _, o := range testenv.ReadObjects(t, "sync/cronjob.yaml") {
 		o.SetNamespace(ns)
 		create(t, dyn, mapper, o)
 		kinds = append(kinds, o.GetKind())

@@ -1,10 +1,7 @@
 package flux
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,7 +9,6 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
@@ -39,7 +35,7 @@ func TestClusterExampleOCIRepository(t *testing.T) {
 	digest := testenv.PushTestImage(t, reg.Host+"/team/app:v1.0.0", push)
 
 	examples := filepath.Join("..", "..", "examples", "cluster")
-	for _, o := range readObjects(t, filepath.Join(examples, "rbac.yaml")) {
+	for _, o := range testenv.ReadObjects(t, filepath.Join(examples, "rbac.yaml")) {
 		c.create(t, exampleResources[o.GetKind()], o)
 	}
 	ctx := context.Background()
@@ -62,7 +58,7 @@ func TestClusterExampleOCIRepository(t *testing.T) {
 		"secret", "regcreds", "-f", cfg, "--kubeconfig", c.kc, "--token", token)
 
 	var names []string
-	for _, o := range readObjects(t, filepath.Join(examples, "flux", "ocirepository.yaml")) {
+	for _, o := range testenv.ReadObjects(t, filepath.Join(examples, "flux", "ocirepository.yaml")) {
 		if o.GetKind() != "OCIRepository" {
 			t.Fatalf("ocirepository.yaml: unexpected %s", o.GetKind())
 		}
@@ -81,28 +77,6 @@ func TestClusterExampleOCIRepository(t *testing.T) {
 		o := c.waitReady(t, ociRepositories, name)
 		if rev, _ := artifact(o); rev != "v1.0.0@"+digest {
 			t.Errorf("%s: artifact revision %q, want v1.0.0@%s", name, rev, digest)
-		}
-	}
-}
-
-// readObjects decodes every object of a multi-document YAML file.
-func readObjects(t *testing.T, path string) []*unstructured.Unstructured {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096)
-	var out []*unstructured.Unstructured
-	for {
-		var obj map[string]any
-		if err := dec.Decode(&obj); errors.Is(err, io.EOF) {
-			return out
-		} else if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		if obj != nil {
-			out = append(out, &unstructured.Unstructured{Object: obj})
 		}
 	}
 }
