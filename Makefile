@@ -10,7 +10,8 @@ BIN := bin/flux-mirror
 IMAGE ?= ghcr.io/fluxcd/flux-mirror
 
 # Packages whose tests need no peer: the quick inner loop.
-UNIT_PKGS := ./api/... ./internal/selector ./internal/config ./internal/dockerconfig ./internal/jwk ./internal/cloudhost
+UNIT_PKGS := ./api/... ./internal/selector ./internal/config ./internal/dockerconfig ./internal/jwk ./internal/cloudhost \
+	./internal/schematest ./internal/schemagen ./internal/ocilayout ./hack/examplelayout
 
 .PHONY: build test unit testenv bench bench-sync bench-sync-charts bench-sync-referrers vet image fuzz
 
