@@ -9,16 +9,23 @@ import (
 
 // basicConfig is a flux-mirror config giving host a username/password
 // pair, the password read from $REGISTRY_PASSWORD.
-func basicConfig(host string) string {
+func basicConfig(host string) string { return hostConfig(host, "robot", "REGISTRY_PASSWORD") }
+
+// hostConfig is a v1beta2 config of one host whose token is read from the
+// environment variable; with a username it is that pair's password.
+func hostConfig(host, username, variable string) string {
+	user := ""
+	if username != "" {
+		user = "      username: " + username + "\n"
+	}
 	return fmt.Sprintf(`apiVersion: mirror.plugin.fluxcd.io/v1beta2
 kind: Config
 hosts:
   - host: %s
     credential:
       type: jwt
-      username: robot
-      value: ${REGISTRY_PASSWORD}
-`, host)
+%s      value: ${%s}
+`, host, user, variable)
 }
 
 // TestOCIRepositoryHtpasswd: source-controller pulls an image from a

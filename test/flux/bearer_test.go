@@ -3,7 +3,6 @@ package flux
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,16 +17,7 @@ import (
 // bearerConfig is a flux-mirror config giving host the token in
 // $REGISTRY_TOKEN without a username: a registrytoken entry, which Flux
 // sends as a bearer token and kubelet ignores.
-func bearerConfig(host string) string {
-	return fmt.Sprintf(`apiVersion: mirror.plugin.fluxcd.io/v1beta2
-kind: Config
-hosts:
-  - host: %s
-    credential:
-      type: jwt
-      value: ${REGISTRY_TOKEN}
-`, host)
-}
+func bearerConfig(host string) string { return hostConfig(host, "", "REGISTRY_TOKEN") }
 
 // TestOCIRepositoryBearerToken: distribution v3 with token auth accepts
 // nothing but a bearer token signed by a key it trusts. source-controller,
