@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -34,7 +33,7 @@ func TestSyncSIGTERM(t *testing.T) {
 
 	c := startBinary(t, nil, "sync", cfg, "--no-progress")
 	uploads := filepath.Join(dst.Storage(), "docker", "registry", "v2", "repositories", "big", "_uploads")
-	if !waitForUpload(uploads, c.done) {
+	if !waitForFile(filepath.Join(uploads, "*", "data"), 16<<20, c.done) {
 		out, _ := c.wait()
 		t.Fatalf("the copy ended before it could be interrupted:\n%s", out)
 	}
@@ -72,27 +71,6 @@ func TestSyncSIGTERM(t *testing.T) {
 	got, err := remote.Head(ref)
 	if err != nil || got.Digest != want.Digest {
 		t.Errorf("after the re-run the destination has %v (%v), want %s", got, err, want.Digest)
-	}
-}
-
-// waitForUpload waits until a blob upload under dir has received data
-// (true), or the process ended or childDeadline passed (false).
-func waitForUpload(dir string, done <-chan struct{}) bool {
-	deadline := time.After(childDeadline)
-	for {
-		select {
-		case <-done:
-			return false
-		case <-deadline:
-			return false
-		case <-time.After(20 * time.Millisecond):
-		}
-		files, _ := filepath.Glob(filepath.Join(dir, "*", "data"))
-		for _, f := range files {
-			if st, err := os.Stat(f); err == nil && st.Size() > 16<<20 {
-				return true
-			}
-		}
 	}
 }
 
