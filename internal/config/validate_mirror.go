@@ -171,6 +171,9 @@ func validateChart(p *problems, path string, c *Chart) {
 		p.add(field(path, "source"), "charts entries read HTTP chart repositories; a chart in an OCI registry is an OCI artifact: mirror it with an artifacts entry whose source is the chart's repository without oci://")
 	} else if u, err := url.Parse(c.Source); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		p.add(field(path, "source"), "must be an http:// or https:// URL of a chart repository")
+	} else if u.User != nil {
+		// The source is the entry's label in every output line and report.
+		p.add(field(path, "source"), "must not hold credentials: put the username and password in Helm's repositories file ($HELM_REPOSITORY_CONFIG), as helm repo add does")
 	}
 	if c.Destination == "" {
 		p.add(field(path, "destination"), "required")

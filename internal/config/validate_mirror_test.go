@@ -105,6 +105,7 @@ func TestValidateCharts(t *testing.T) {
 		{"source required", chartOnly("name: a, destination: 'oci://r.io'"), "charts[0].source: required"},
 		{"source http", chartOnly("name: a, source: 'http://c.io:8080/charts', destination: 'oci://r.io'"), ""},
 		{"source oci", chartOnly("name: a, source: 'oci://c.io', destination: 'oci://r.io'"), "charts[0].source: charts entries read HTTP chart repositories; a chart in an OCI registry is an OCI artifact: mirror it with an artifacts entry"},
+		{"source with credentials", chartOnly("name: a, source: 'https://u:secret@c.io/charts', destination: 'oci://r.io'"), "charts[0].source: must not hold credentials"},
 		{"source without scheme", chartOnly("name: a, source: c.io/charts, destination: 'oci://r.io'"), "charts[0].source: must be an http:// or https:// URL"},
 		{"destination required", chartOnly("name: a, source: 'http://c.io'"), "charts[0].destination: required"},
 		{"destination registry root", chartOnly("name: a, source: 'http://c.io', destination: 'oci://localhost:5000'"), ""},

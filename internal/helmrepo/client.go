@@ -15,7 +15,8 @@ import (
 
 // Client reads one chart repository.
 type Client struct {
-	// URL is the repository's URL as configured, without a trailing slash.
+	// URL is the repository's URL as configured, without a trailing slash
+	// and with any password in it redacted.
 	URL   string
 	base  *url.URL
 	entry *Entry
@@ -39,7 +40,8 @@ func NewClient(repoURL string, entry *Entry, userAgent string) (*Client, error) 
 			return nil, fmt.Errorf("chart repository %s (helm repository %q): %w", base.Redacted(), entry.Name, err)
 		}
 	}
-	c := &Client{URL: base.String(), base: base, entry: entry}
+	// URL names the repository in messages: never with a password in it.
+	c := &Client{URL: base.Redacted(), base: base, entry: entry}
 	c.http = &http.Client{Transport: &authTransport{base: tr, c: c, userAgent: userAgent}}
 	return c, nil
 }

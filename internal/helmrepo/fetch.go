@@ -45,11 +45,7 @@ func (c *Client) get(ctx context.Context, u string, limit int64) (io.ReadCloser,
 	resp, err := c.http.Do(req)
 	if err != nil {
 		cancel()
-		// net/http's error quotes the URL: redact its user info.
-		if ue, ok := err.(*url.Error); ok {
-			ue.URL = redact(ue.URL)
-		}
-		return nil, 0, err
+		return nil, 0, err // net/http's error quotes the URL with its password stripped
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
