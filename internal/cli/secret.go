@@ -299,7 +299,7 @@ func (o *secretOptions) warnExpiry(creds []credential.Credential, written time.T
 			continue
 		}
 		o.log().Warningf("%s: the credential expires at %s, %s after the Secret is written, and whatever reads the Secret later (kubelet, Flux) gets an expired one "+
-			"unless flux-mirror runs again before then: mint longer-lived credentials (credential.exp) or run more often",
+			"unless flux-mirror runs again before then: mint longer-lived credentials (credential.expiration; exp in v1beta1) or run more often",
 			c.Host, c.ExpiresAt.UTC().Format(time.RFC3339), c.ExpiresAt.Sub(written).Round(time.Second))
 	}
 }

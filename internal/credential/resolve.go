@@ -215,6 +215,12 @@ func (r resolver) mint(ctx context.Context, root string, h config.Host) (Credent
 	if err != nil {
 		return Credential{}, err
 	}
+	if tok.expiresAt.IsZero() {
+		// A token issued elsewhere (a projected ServiceAccount token, a
+		// CI token in a variable) still tells its expiry if it is a JWT;
+		// read before the envelope, which may hide it.
+		tok.expiresAt = JWTExpiry(tok.value)
+	}
 	if e := h.Credential.Envelope; e != "" {
 		env, err := config.ParseEnvelope(e)
 		if err == nil {
@@ -223,11 +229,6 @@ func (r resolver) mint(ctx context.Context, root string, h config.Host) (Credent
 		if err != nil {
 			return Credential{}, fmt.Errorf("credential.envelope: %w", err)
 		}
-	}
-	if tok.expiresAt.IsZero() {
-		// A token issued elsewhere (a projected ServiceAccount token, a
-		// CI token in a variable) still tells its expiry if it is a JWT.
-		tok.expiresAt = JWTExpiry(tok.value)
 	}
 	c := Credential{ExpiresAt: tok.expiresAt}
 	if u := h.Credential.Username; u != "" {
