@@ -154,10 +154,13 @@ http {
 
 // AccessLog returns nginx's access log lines so far: method, URI, status,
 // auth=present|none, the Content-Range and Content-Length of the request.
-// A line is written when its request completes.
+// A line is written when its request completes, so it first waits until
+// the log stops growing.
 func (n *Nginx) AccessLog(t testing.TB) []string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(n.Dir, "logs", "access.log"))
+	path := filepath.Join(n.Dir, "logs", "access.log")
+	waitSettled(t, path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -108,18 +108,7 @@ var accessLine = regexp.MustCompile(`"([A-Z]+) (\S+) HTTP/[0-9.]+" (\d{3}) `)
 // request completes, so it first waits until the log stops growing.
 func (r *Registry) AccessLog(t testing.TB) []AccessLine {
 	t.Helper()
-	var last int64 = -1
-	for range 50 {
-		st, err := os.Stat(r.proc.log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.Size() == last {
-			break
-		}
-		last = st.Size()
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitSettled(t, r.proc.log)
 	f, err := os.Open(r.proc.log)
 	if err != nil {
 		t.Fatal(err)
@@ -325,3 +314,22 @@ func (l staticLayer) Compressed() (io.ReadCloser, error) {
 	return io.NopCloser(bytes.NewReader(l.raw)), nil
 }
 func (l staticLayer) Uncompressed() (io.ReadCloser, error) { return l.Compressed() }
+
+// waitSettled waits, up to 5 s, until the file at path stops growing: a
+// server logs a request once it is done with it, which can be a moment
+// after the client read the response.
+func waitSettled(t testing.TB, path string) {
+	t.Helper()
+	var last int64 = -1
+	for range 50 {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Size() == last {
+			return
+		}
+		last = st.Size()
+		time.Sleep(100 * time.Millisecond)
+	}
+}

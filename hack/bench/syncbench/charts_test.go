@@ -166,20 +166,11 @@ func helmLoop(helm string, check bool, parallel int) func(src, dst, dir string, 
 	}
 }
 
-// nginxLog reads nginx's access log as registry access lines (method,
-// path, status), once it has stopped growing: a line is written when its
-// request completes.
+// nginxLog reads nginx's access log (settled) as registry access lines
+// (method, path, status).
 func nginxLog(b *testing.B, n *testenv.Nginx) []testenv.AccessLine {
-	var lines []string
-	for last := -1; ; last = len(lines) {
-		lines = n.AccessLog(b)
-		if len(lines) == last {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 	var out []testenv.AccessLine
-	for _, l := range lines {
+	for _, l := range n.AccessLog(b) {
 		f := strings.Fields(l)
 		if len(f) < 3 {
 			continue
