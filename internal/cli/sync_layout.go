@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -56,9 +57,13 @@ type layoutRun struct {
 	// aliases are the registries the source layout stands for, by the
 	// alias the engine knows each by.
 	aliases map[string]string
-	dst     *ocilayout.Store
-	stores  []*ocilayout.Store
-	cleanup []string
+	// replacer rewrites the aliases in error texts; built once, on first
+	// use (events come from several goroutines).
+	replacer     *strings.Replacer
+	replacerOnce sync.Once
+	dst          *ocilayout.Store
+	stores       []*ocilayout.Store
+	cleanup      []string
 }
 
 // openLayouts opens the layouts the flags name and rewrites entries so that
@@ -228,12 +233,23 @@ func (l *layoutRun) events(next func(mirror.Event)) func(mirror.Event) {
 			if r := ev.EntryResult; r != nil {
 				r.Source, r.Err = l.labels[ev.Entry], l.relabel(r.Err)
 				for i := range r.Tags {
-					r.Tags[i].Err = l.relabel(r.Tags[i].Err)
+					l.relabelTag(&r.Tags[i])
 				}
+			}
+			if ev.Result != nil {
+				l.relabelTag(ev.Result)
 			}
 			ev.Err = l.relabel(ev.Err)
 		}
 		next(ev)
+	}
+}
+
+// relabelTag relabels the errors of a tag and of its referrer rows.
+func (l *layoutRun) relabelTag(t *mirror.TagResult) {
+	t.Err = l.relabel(t.Err)
+	for i := range t.Referrers {
+		t.Referrers[i].Err = l.relabel(t.Referrers[i].Err)
 	}
 }
 
@@ -243,10 +259,14 @@ func (l *layoutRun) relabel(err error) error {
 	if err == nil || len(l.aliases) == 0 {
 		return err
 	}
-	msg := err.Error()
-	for alias, reg := range l.aliases {
-		msg = strings.NewReplacer("https://"+alias, "layout:"+reg, "http://"+alias, "layout:"+reg, alias, reg).Replace(msg)
-	}
+	l.replacerOnce.Do(func() {
+		var pairs []string
+		for alias, reg := range l.aliases {
+			pairs = append(pairs, "https://"+alias, "layout:"+reg, "http://"+alias, "layout:"+reg, alias, reg)
+		}
+		l.replacer = strings.NewReplacer(pairs...)
+	})
+	msg := l.replacer.Replace(err.Error())
 	if msg == err.Error() {
 		return err
 	}
