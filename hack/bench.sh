@@ -19,7 +19,8 @@
 #   per tag, includeReferrers against oras cp -r and regsync.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -x /usr/bin/time ] || { echo "bench: GNU time is missing: apt-get install time" >&2; exit 1; }
+# GNU time, which measures every command, is a Debian package that each
+# hack/testenv.sh call below installs when missing.
 what=("$@")
 [ ${#what[@]} -eq 0 ] && what=(secret sync)
 for w in "${what[@]}"; do

@@ -43,15 +43,18 @@ func Tool(t testing.TB, name string) string {
 }
 
 // SystemTool returns the path of a peer that hack/testenv.sh installs from
-// a Debian package (package names it), from PATH or /usr/bin. A missing
-// one fails the test.
+// a Debian package (package names it), from PATH, /usr/bin or /usr/sbin. A
+// missing one fails the test.
 func SystemTool(t testing.TB, name, pkg string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
-	if err != nil {
-		// Tests may empty PATH to hide credential helpers; Debian puts
-		// every one of these in /usr/bin.
-		p, err = exec.LookPath(filepath.Join("/usr/bin", name))
+	// Tests may empty PATH to hide credential helpers, and a user's PATH
+	// may lack /usr/sbin, where Debian puts nginx.
+	for _, dir := range []string{"/usr/bin", "/usr/sbin"} {
+		if err == nil {
+			break
+		}
+		p, err = exec.LookPath(filepath.Join(dir, name))
 	}
 	if err != nil {
 		t.Fatalf("testenv: %s is not on PATH: run `make testenv` (hack/testenv.sh) to install the Debian package %s", name, pkg)
