@@ -107,15 +107,22 @@ func validateClaims(p *problems, path string, c *v1beta1.Credential) {
 		p.add(field(path, "aud"), "only allowed with jwkPath, jwkValue or provider, not with %s "+
 			"(the token is used as it is)", safe(source))
 	}
-	if c.Exp != "" {
-		if signed {
-			validateDuration(p, field(path, "exp"), c.Exp, false)
-			if d, err := time.ParseDuration(c.Exp); err == nil && d > 0 && d < MinJWTLifetime {
-				p.add(field(path, "exp"), "is shorter than %s: the token would expire before it is read; use %s or more",
-					safe(MinJWTLifetime.String()), safe(MinJWTLifetime.String()))
-			}
-		} else {
-			p.add(field(path, "exp"), "only allowed with jwkPath or jwkValue, not with %s", safe(source))
+	validateLifetime(p, field(path, "exp"), c.Exp, signed, source)
+}
+
+// validateLifetime checks a signed JWT's lifetime (exp in v1beta1,
+// expiration in v1beta2) at path: only with a JWK source, a duration of at
+// least MinJWTLifetime.
+func validateLifetime(p *problems, path, value string, signed bool, source string) {
+	switch {
+	case value == "":
+	case !signed:
+		p.add(path, "only allowed with jwkPath or jwkValue, not with %s", safe(source))
+	default:
+		validateDuration(p, path, value, false)
+		if d, err := time.ParseDuration(value); err == nil && d > 0 && d < MinJWTLifetime {
+			p.add(path, "is shorter than %s: the token would expire before it is read; use %s or more",
+				safe(MinJWTLifetime.String()), safe(MinJWTLifetime.String()))
 		}
 	}
 }

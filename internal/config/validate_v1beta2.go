@@ -3,7 +3,6 @@ package config
 import (
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/fluxcd/flux-mirror/api/v1beta2"
 	"github.com/fluxcd/flux-mirror/internal/cloudhost"
@@ -155,18 +154,7 @@ func validateClaimsV1beta2(p *problems, path, source string, c *v1beta2.Credenti
 			addEmpty(p, index(field(path, "audiences"), i))
 		}
 	}
-	if c.Expiration == "" {
-		return
-	}
-	if !signed {
-		p.add(field(path, "expiration"), "only allowed with jwkPath or jwkValue, not with %s", safe(source))
-		return
-	}
-	validateDuration(p, field(path, "expiration"), c.Expiration, false)
-	if d, err := time.ParseDuration(c.Expiration); err == nil && d > 0 && d < MinJWTLifetime {
-		p.add(field(path, "expiration"), "is shorter than %s: the token would expire before it is read; use %s or more",
-			safe(MinJWTLifetime.String()), safe(MinJWTLifetime.String()))
-	}
+	validateLifetime(p, field(path, "expiration"), c.Expiration, signed, source)
 }
 
 func validateTLSV1beta2(p *problems, path string, t *v1beta2.TLS) {
