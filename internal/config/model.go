@@ -152,6 +152,10 @@ type Verify struct {
 	Provider          string
 	MatchOIDCIdentity []OIDCIdentity
 	MinAge            string
+	// TrustedRoot and PublicKey are paths relative to the config's
+	// directory: a Sigstore trusted_root.json replacing the public-good
+	// root, and a PEM public key for key-signed images.
+	TrustedRoot, PublicKey string
 }
 
 // OIDCIdentity is a keyless signing identity.
