@@ -116,6 +116,9 @@ func (c *checker) keyless(cand candidate, artifact verify.ArtifactPolicyOption, 
 	if c.trust.root == nil {
 		return nil, errors.New("no trust root for a keyless signature; " + offlineHint)
 	}
+	if err := c.trustedLogEntry(cand); err != nil {
+		return nil, err
+	}
 	opts := []verify.VerifierOption{verify.WithTransparencyLog(1)}
 	if onlyRekorV2(cand) {
 		opts = append(opts, verify.WithSignedTimestamps(1))
@@ -171,6 +174,26 @@ func (c *checker) keyed(cand candidate, artifact verify.ArtifactPolicyOption) (*
 		return nil, fmt.Errorf("signature by verify.publicKey: %w", err)
 	}
 	return res, nil
+}
+
+// trustedLogEntry says plainly what sigstore-go reports as a threshold
+// not met: a keyless signature needs an entry in a log the root trusts.
+func (c *checker) trustedLogEntry(cand candidate) error {
+	entries, err := cand.bundle.TlogEntries()
+	if err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		return errors.New("the keyless signature has no transparency log entry, which keyless verification requires")
+	}
+	logs := c.trust.root.RekorLogs()
+	for _, e := range entries {
+		if _, ok := logs[hex.EncodeToString([]byte(e.LogKeyID()))]; ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("the signature's transparency log entry is in a log %s does not trust (log ID %x): signed with another Sigstore instance",
+		c.trust.name, entries[0].LogKeyID())
 }
 
 // onlyRekorV2 reports whether every log entry lacks an integrated time
