@@ -95,8 +95,9 @@ func NewVerifier(o Options) *Verifier {
 	return v
 }
 
-// now is the Verifier's clock.
-func (v *Verifier) now() time.Time {
+// Now is the Verifier's clock (Options.Now, else time.Now), the time
+// CheckAge measures ages at.
+func (v *Verifier) Now() time.Time {
 	if v.opts.Now != nil {
 		return v.opts.Now()
 	}
@@ -137,7 +138,8 @@ func (p *Policy) CheckAge(r *Result, now time.Time) (age time.Duration, tooNew b
 			if r != nil {
 				where = " (" + r.Where + ")"
 			}
-			return 0, false, fmt.Errorf("%w: minAge %s needs a transparency log time and the signature%s has none; sign with a log entry or drop minAge",
+			return 0, false, fmt.Errorf("%w: minAge %s needs a verified transparency log time and the signature%s has none; "+
+				"sign with a log entry (for a key-signed image, also set verify.trustedRoot to check it) or drop minAge",
 				ErrUnverified, p.MinAge, where)
 		}
 		return 0, false, nil

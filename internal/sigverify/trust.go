@@ -27,13 +27,13 @@ type trust struct {
 }
 
 // trust picks the policy's root, else the public-good one when the policy
-// needs a root: keyless identities, or minAge, which needs a verified log
-// time. A key-only policy without minAge never reaches the network.
+// has keyless identities. A key-only policy never reaches the network: its
+// log entries are checked only against verify.trustedRoot.
 func (v *Verifier) trust(ctx context.Context, p *Policy) (trust, error) {
 	if p.TrustedRoot != nil {
 		return trust{root: p.TrustedRoot, name: "verify.trustedRoot"}, nil
 	}
-	if len(p.Identities) == 0 && p.MinAge <= 0 {
+	if len(p.Identities) == 0 {
 		return trust{}, nil
 	}
 	tm, err := v.publicGoodRoot(ctx)
