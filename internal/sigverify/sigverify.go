@@ -113,11 +113,8 @@ func (v *Verifier) Verify(ctx context.Context, p *Policy, d name.Digest, sigTag 
 	if p == nil || (len(p.Identities) == 0 && p.PublicKey == nil) {
 		return nil, fmt.Errorf("%s: %w: the policy has neither an identity nor a public key", d, ErrUnverified)
 	}
-	trust, err := v.trust(ctx, p)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", d, err)
-	}
-	c := &checker{policy: p, trust: trust, digest: d}
+	// Signatures first: an unsigned digest is refused without a trust
+	// root, and registry errors come before a slow TUF fetch.
 	cands, tried, err := discover(ctx, d, sigTag, opts)
 	if err != nil {
 		return nil, err
@@ -125,6 +122,11 @@ func (v *Verifier) Verify(ctx context.Context, p *Policy, d name.Digest, sigTag 
 	if len(cands) == 0 {
 		return nil, fmt.Errorf("%s: %w: no signature found (looked for %s)", d, ErrUnverified, tried)
 	}
+	trust, err := v.trust(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", d, err)
+	}
+	c := &checker{policy: p, trust: trust, digest: d}
 	return c.best(cands)
 }
 
