@@ -23,7 +23,9 @@ func TestCosignAgrees(t *testing.T) {
 		{"bundle referrer", func(t *testing.T, repo string, img testenv.Pushed) {
 			ss.SignBundle(t, host, repo, img, testenv.SignOptions{})
 		}},
-		{"sig tag", func(t *testing.T, repo string, img testenv.Pushed) { ss.SignTag(t, host, repo, img, testenv.SignOptions{}) }},
+		{"sig tag", func(t *testing.T, repo string, img testenv.Pushed) {
+			ss.SignTag(t, host, repo, img, testenv.SignOptions{})
+		}},
 	} {
 		t.Run(form.name, func(t *testing.T) {
 			repo := "cosign-" + map[string]string{"bundle referrer": "bundle", "sig tag": "tag"}[form.name]
