@@ -54,6 +54,9 @@ func TestVerifyRefused(t *testing.T) {
 			want: []string{"Sigstore bundle v0.2 is older than v0.3"}},
 		{name: "attestation, not a signature", sign: bundle(testenv.SignOptions{PredicateType: "https://spdx.dev/Document"}),
 			want: []string{`predicate type "https://spdx.dev/Document", not a cosign signature`}},
+		{name: "no SCT while the root lists a CT log", sign: bundle(testenv.SignOptions{}),
+			policy: func(p *sigverify.Policy) { p.TrustedRoot = ss.TrustedRootWithCTLog(t) },
+			want:   []string{"SCT"}},
 		{name: "no signature at all", sign: func(*testing.T, string, testenv.Pushed) {},
 			want: []string{"no signature found", "Sigstore bundles among the referrers", ".sig tag"}},
 	} {

@@ -127,3 +127,21 @@ func TestVerifyKeyCosign(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyAnyIdentity: any one of the identities accepts, whichever
+// comes first.
+func TestVerifyAnyIdentity(t *testing.T) {
+	host := testenv.StartSyncRegistry(t).Host
+	ss := testenv.NewSigstore(t)
+	img, d := image(t, host, "any", 1)
+	ss.SignTag(t, host, "any", img, testenv.SignOptions{Identity: "ci@flux-mirror.example", Issuer: "https://ci.example.com"})
+	p := keyless(t, ss)
+	p.Identities = append(p.Identities, sigverify.Identity{Issuer: "https://ci.example.com", Subject: "^ci@"})
+	r, err := verify(t, p, d, true)
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if r.Issuer != "https://ci.example.com" || r.Identity != "ci@flux-mirror.example" {
+		t.Errorf("Result = %+v, want the second identity", *r)
+	}
+}

@@ -70,21 +70,43 @@ func (s *Sigstore) WriteTrustedRoot(t testing.TB, path string) {
 // these certificates only without one.
 func (s *Sigstore) TrustedRootJSON(t testing.TB) []byte {
 	t.Helper()
-	logs := map[string]*root.TransparencyLog{}
-	for id, l := range s.vs.RekorLogs() {
-		// The virtual Rekor names its log by the hex string's bytes; a
-		// trusted root holds the raw key ID (SHA-256 of the key), which
-		// is what log entries carry.
+	return s.trustedRootJSON(t, map[string]*root.TransparencyLog{})
+}
+
+// TrustedRootWithCTLog is the trust root with the virtual certificate
+// transparency log listed too: a verifier that then requires SCTs refuses
+// this Sigstore's certificates, which carry none.
+func (s *Sigstore) TrustedRootWithCTLog(t testing.TB) *root.TrustedRoot {
+	t.Helper()
+	tr, err := root.NewTrustedRootFromJSON(s.trustedRootJSON(t, rawLogIDs(t, s.vs.CTLogs())))
+	if err != nil {
+		t.Fatalf("testenv: parse trusted root: %v", err)
+	}
+	return tr
+}
+
+// rawLogIDs copies logs with their IDs as raw bytes: the virtual Sigstore
+// names its logs by the hex string's bytes, a trusted root holds the raw
+// key ID (SHA-256 of the key), which is what log entries carry.
+func rawLogIDs(t testing.TB, logs map[string]*root.TransparencyLog) map[string]*root.TransparencyLog {
+	t.Helper()
+	out := map[string]*root.TransparencyLog{}
+	for id, l := range logs {
 		c := *l
 		raw, err := hex.DecodeString(id)
 		if err != nil {
 			t.Fatal(err)
 		}
 		c.ID = raw
-		logs[id] = &c
+		out[id] = &c
 	}
+	return out
+}
+
+func (s *Sigstore) trustedRootJSON(t testing.TB, ctLogs map[string]*root.TransparencyLog) []byte {
+	t.Helper()
 	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, s.vs.FulcioCertificateAuthorities(),
-		map[string]*root.TransparencyLog{}, s.vs.TimestampingAuthorities(), logs)
+		ctLogs, s.vs.TimestampingAuthorities(), rawLogIDs(t, s.vs.RekorLogs()))
 	if err != nil {
 		t.Fatalf("testenv: trusted root: %v", err)
 	}
