@@ -147,7 +147,7 @@ func readReferrerBundle(ref name.Digest, desc v1.Descriptor, opts []remote.Optio
 
 // tooOld is the refusal of a bundle older than v0.3.
 func tooOld(v string) error {
-	return fmt.Errorf("Sigstore bundle %s is older than %s, the oldest accepted (cosign v3 signs with %s); re-sign the image with cosign v3",
+	return fmt.Errorf("the Sigstore bundle is %s, older than %s, the oldest accepted (cosign v3 signs with %s); re-sign the image with cosign v3",
 		v, minBundleVersion, minBundleVersion)
 }
 

@@ -51,7 +51,7 @@ func TestVerifyRefused(t *testing.T) {
 		{name: "no log entry", sign: bundle(testenv.SignOptions{NoLogEntry: true}),
 			want: []string{"has no transparency log entry"}},
 		{name: "bundle older than v0.3", sign: bundle(testenv.SignOptions{BundleVersion: "v0.2"}),
-			want: []string{"Sigstore bundle v0.2 is older than v0.3"}},
+			want: []string{"the Sigstore bundle is v0.2, older than v0.3"}},
 		{name: "attestation, not a signature", sign: bundle(testenv.SignOptions{PredicateType: "https://spdx.dev/Document"}),
 			want: []string{`predicate type "https://spdx.dev/Document", not a cosign signature`}},
 		{name: "no SCT while the root lists a CT log", sign: bundle(testenv.SignOptions{}),
