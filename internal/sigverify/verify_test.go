@@ -16,7 +16,7 @@ import (
 
 // image pushes a small test image to host/repo and returns it with its
 // digest reference.
-func image(t *testing.T, host, repo string, seed uint64) (testenv.Pushed, name.Digest) {
+func image(t testing.TB, host, repo string, seed uint64) (testenv.Pushed, name.Digest) {
 	t.Helper()
 	p := testenv.PushImage(t, host, repo, "v1", testenv.ImageSpec{Platform: "linux/amd64",
 		Layers: []testenv.Blob{testenv.NewBlob(t, seed, 512)}})
@@ -28,14 +28,14 @@ func image(t *testing.T, host, repo string, seed uint64) (testenv.Pushed, name.D
 }
 
 // keyless is a policy trusting ss for the kit's default signer.
-func keyless(t *testing.T, ss *testenv.Sigstore) *sigverify.Policy {
+func keyless(t testing.TB, ss *testenv.Sigstore) *sigverify.Policy {
 	t.Helper()
 	return &sigverify.Policy{TrustedRoot: ss.TrustedRoot(t),
 		Identities: []sigverify.Identity{{Issuer: testenv.SigstoreIssuer, Subject: `^release@flux-mirror\.example$`}}}
 }
 
 // verify runs a fresh Verifier, bounded so that a hang fails the test.
-func verify(t *testing.T, p *sigverify.Policy, d name.Digest, sigTag bool) (*sigverify.Result, error) {
+func verify(t testing.TB, p *sigverify.Policy, d name.Digest, sigTag bool) (*sigverify.Result, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
