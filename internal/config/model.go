@@ -152,9 +152,8 @@ type Verify struct {
 	Provider          string
 	MatchOIDCIdentity []OIDCIdentity
 	MinAge            string
-	// TrustedRoot and PublicKey are paths relative to the config's
-	// directory: a Sigstore trusted_root.json replacing the public-good
-	// root, and a PEM public key for key-signed images.
+	// TrustedRoot and PublicKey are paths confined to Loaded.Root; v1beta2
+	// only.
 	TrustedRoot, PublicKey string
 }
 
