@@ -162,6 +162,9 @@ func (c *checker) keyed(cand candidate, artifact verify.ArtifactPolicyOption) (*
 	var tm root.TrustedMaterial = root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) { return key, nil })
 	opts := []verify.VerifierOption{verify.WithCurrentTime()}
 	if entries, _ := cand.bundle.TlogEntries(); len(entries) > 0 && c.trust.root != nil {
+		if err := c.trustedLogEntry(cand); err != nil {
+			return nil, err
+		}
 		tm = root.TrustedMaterialCollection{tm, c.trust.root}
 		opts = []verify.VerifierOption{verify.WithTransparencyLog(1), verify.WithIntegratedTimestamps(1)}
 	}
@@ -177,7 +180,8 @@ func (c *checker) keyed(cand candidate, artifact verify.ArtifactPolicyOption) (*
 }
 
 // trustedLogEntry says plainly what sigstore-go reports as a threshold
-// not met: a keyless signature needs an entry in a log the root trusts.
+// not met: a keyless signature, or a key signature whose log entry is
+// checked, needs an entry in a log the root trusts.
 func (c *checker) trustedLogEntry(cand candidate) error {
 	entries, err := cand.bundle.TlogEntries()
 	if err != nil {
@@ -192,7 +196,7 @@ func (c *checker) trustedLogEntry(cand candidate) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("the signature's transparency log entry is in a log %s does not trust (log ID %x): signed with another Sigstore instance",
+	return fmt.Errorf("the signature's transparency log entry is in a log %s does not trust (log ID %x): recorded by another Sigstore instance",
 		c.trust.name, entries[0].LogKeyID())
 }
 

@@ -144,15 +144,8 @@ type logEntry struct {
 func (s *Sigstore) rekorEntry(t testing.TB, e *tlog.Entry) logEntry {
 	t.Helper()
 	tle := e.TransparencyLogEntry()
-	le := logEntry{body: tle.GetCanonicalizedBody(), integratedTime: tle.GetIntegratedTime(),
-		logIndex: tle.GetLogIndex(), logID: hex.EncodeToString(tle.GetLogId().GetKeyId())}
-	set, err := s.vs.RekorSignPayload(tlog.RekorPayload{Body: base64.StdEncoding.EncodeToString(le.body),
-		IntegratedTime: le.integratedTime, LogIndex: le.logIndex, LogID: le.logID})
-	if err != nil {
-		t.Fatalf("testenv: sign entry timestamp: %v", err)
-	}
-	le.set = set
-	return le
+	return s.signEntry(t, logEntry{body: tle.GetCanonicalizedBody(), integratedTime: tle.GetIntegratedTime(),
+		logIndex: tle.GetLogIndex(), logID: hex.EncodeToString(tle.GetLogId().GetKeyId())})
 }
 
 // cosignRekorBundle is cosign's dev.sigstore.cosign/bundle annotation.
