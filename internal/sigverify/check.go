@@ -2,6 +2,7 @@ package sigverify
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -22,19 +23,30 @@ import (
 // carrying any other predicate is an attestation, not a signature.
 const cosignSignPredicate = "https://sigstore.dev/cosign/sign/v1"
 
-// checker verifies the candidates of one digest under one policy.
+// checker verifies the candidates of one digest under one policy; the
+// trust root is looked up once, when the first candidate needs checking.
 type checker struct {
+	v      *Verifier
+	ctx    context.Context
 	policy *Policy
-	trust  trust
 	digest name.Digest
+	trust  *trust
 }
 
-// best verifies every candidate and keeps the one with the oldest log
-// time; when none verifies, the error lists why for each.
-func (c *checker) best(cands []candidate) (*Result, error) {
+// best verifies cands and keeps the one with the oldest log time; when
+// none verifies it returns why, one reason per candidate. Only an
+// unavailable trust root is an error.
+func (c *checker) best(cands []candidate) (*Result, []string, error) {
 	var best *Result
 	var reasons []string
 	for _, cand := range cands {
+		if c.trust == nil && cand.err == nil {
+			tr, err := c.v.trust(c.ctx, c.policy)
+			if err != nil {
+				return nil, nil, err
+			}
+			c.trust = &tr
+		}
 		r, err := c.check(cand)
 		if err != nil {
 			reasons = append(reasons, cand.where+": "+err.Error())
@@ -44,10 +56,7 @@ func (c *checker) best(cands []candidate) (*Result, error) {
 			best = r
 		}
 	}
-	if best != nil {
-		return best, nil
-	}
-	return nil, fmt.Errorf("%s: %w: %s", c.digest, ErrUnverified, strings.Join(reasons, "; "))
+	return best, reasons, nil
 }
 
 // older reports whether a has a log time before b's (any log time beats

@@ -40,30 +40,6 @@ type candidate struct {
 	err     error
 }
 
-// discover lists the signatures of d: Sigstore bundles among its
-// referrers, then the layers of cosign's .sig tag when sigTag. tried says
-// which ways were looked at, for the error when nothing is found.
-func discover(ctx context.Context, d name.Digest, sigTag bool, opts []remote.Option) ([]candidate, string, error) {
-	opts = append(opts[:len(opts):len(opts)], remote.WithContext(ctx))
-	cands, err := referrerBundles(d, opts)
-	if err != nil {
-		return nil, "", err
-	}
-	tried := "Sigstore bundles among the referrers of " + d.DigestStr()
-	tag, err := sigTagName(d)
-	if err != nil {
-		return nil, "", err
-	}
-	if !sigTag {
-		return cands, tried + "; the tag list has no " + tag.TagStr() + " tag", nil
-	}
-	more, err := sigTagBundles(tag, opts)
-	if err != nil {
-		return nil, "", err
-	}
-	return append(cands, more...), tried + ", and cosign's " + tag.TagStr() + " tag", nil
-}
-
 // referrerBundles reads the Sigstore bundles among d's referrers (the
 // referrers API, else the referrers tag, as go-containerregistry does).
 func referrerBundles(d name.Digest, opts []remote.Option) ([]candidate, error) {

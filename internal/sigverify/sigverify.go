@@ -11,6 +11,7 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -105,29 +106,61 @@ func (v *Verifier) Now() time.Time {
 }
 
 // Verify finds and checks the signatures of d (whose repository is the
-// source repository), reading through opts. sigTag says whether cosign's
-// sha256-<hex>.sig tag for d exists (true when unknown). It returns the
-// verified signature with the oldest log time, or an error; refusals wrap
-// ErrUnverified, registry errors do not.
+// source repository), reading through opts. Sigstore bundles among d's
+// referrers come first; cosign's sha256-<hex>.sig tag is read only when
+// none of them verifies and sigTag says the tag exists (true when
+// unknown). Of several verified signatures of one kind it returns the one
+// with the oldest log time. Refusals wrap ErrUnverified; registry errors
+// do not.
 func (v *Verifier) Verify(ctx context.Context, p *Policy, d name.Digest, sigTag bool, opts ...remote.Option) (*Result, error) {
 	if p == nil || (len(p.Identities) == 0 && p.PublicKey == nil) {
 		return nil, fmt.Errorf("%s: %w: the policy has neither an identity nor a public key", d, ErrUnverified)
 	}
-	// Signatures first: an unsigned digest is refused without a trust
-	// root, and registry errors come before a slow TUF fetch.
-	cands, tried, err := discover(ctx, d, sigTag, opts)
+	c := &checker{v: v, ctx: ctx, policy: p, digest: d}
+	opts = append(opts[:len(opts):len(opts)], remote.WithContext(ctx))
+	// Referrers first, cosign's tag only when no bundle verifies; the
+	// trust root only once there is something to check, so that an
+	// unsigned digest is refused without it.
+	refs, err := referrerBundles(d, opts)
 	if err != nil {
 		return nil, err
 	}
-	if len(cands) == 0 {
+	r, reasons, err := c.best(refs)
+	if r != nil || err != nil {
+		return r, wrapDigest(d, err)
+	}
+	tag, err := sigTagName(d)
+	if err != nil {
+		return nil, err
+	}
+	tried := "Sigstore bundles among the referrers of " + d.DigestStr()
+	if !sigTag {
+		tried += "; the tag list has no " + tag.TagStr() + " tag"
+	} else {
+		tried += ", and cosign's " + tag.TagStr() + " tag"
+		sigs, err := sigTagBundles(tag, opts)
+		if err != nil {
+			return nil, err
+		}
+		refs = append(refs, sigs...)
+		r, more, err := c.best(sigs)
+		if r != nil || err != nil {
+			return r, wrapDigest(d, err)
+		}
+		reasons = append(reasons, more...)
+	}
+	if len(refs) == 0 {
 		return nil, fmt.Errorf("%s: %w: no signature found (looked for %s)", d, ErrUnverified, tried)
 	}
-	trust, err := v.trust(ctx, p)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", d, err)
+	return nil, fmt.Errorf("%s: %w: %s", d, ErrUnverified, strings.Join(reasons, "; "))
+}
+
+// wrapDigest names d in err (nil stays nil).
+func wrapDigest(d name.Digest, err error) error {
+	if err == nil {
+		return nil
 	}
-	c := &checker{policy: p, trust: trust, digest: d}
-	return c.best(cands)
+	return fmt.Errorf("%s: %w", d, err)
 }
 
 // CheckAge applies p.MinAge to r at now: tooNew when the signature is
