@@ -41,7 +41,7 @@ func (c *checker) best(cands []candidate) (*Result, []string, error) {
 	var reasons []string
 	for _, cand := range cands {
 		if c.trust == nil && cand.err == nil {
-			tr, err := c.v.trust(c.ctx, c.policy)
+			tr, err := c.v.trustFor(c.ctx, c.policy)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -81,8 +81,8 @@ func (c *checker) check(cand candidate) (*Result, error) {
 		return nil, err
 	}
 	var res *verify.VerificationResult
-	if cert := vc.Certificate(); cert != nil {
-		res, err = c.keyless(cand, artifact, cert)
+	if vc.Certificate() != nil {
+		res, err = c.keyless(cand, artifact)
 	} else {
 		res, err = c.keyed(cand, artifact)
 	}
@@ -118,7 +118,7 @@ func (c *checker) artifact(cand candidate) (verify.ArtifactPolicyOption, error) 
 // that have none, a signed timestamp) as the time the short-lived
 // certificate must be valid at, and SCTs when the trust root lists
 // certificate transparency logs (a private Sigstore may run none).
-func (c *checker) keyless(cand candidate, artifact verify.ArtifactPolicyOption, cert *x509.Certificate) (*verify.VerificationResult, error) {
+func (c *checker) keyless(cand candidate, artifact verify.ArtifactPolicyOption) (*verify.VerificationResult, error) {
 	if len(c.policy.Identities) == 0 {
 		return nil, errors.New("signed keyless with a certificate, but the policy only accepts verify.publicKey; add the signer to verify.matchOIDCIdentity")
 	}
@@ -175,7 +175,12 @@ func (c *checker) keyed(cand candidate, artifact verify.ArtifactPolicyOption) (*
 			return nil, err
 		}
 		tm = root.TrustedMaterialCollection{tm, c.trust.root}
+		// A key needs no time to be valid at; the integrated time is
+		// kept for minAge, and Rekor v2 entries have none.
 		opts = []verify.VerifierOption{verify.WithTransparencyLog(1), verify.WithIntegratedTimestamps(1)}
+		if onlyRekorV2(cand) {
+			opts = []verify.VerifierOption{verify.WithTransparencyLog(1), verify.WithNoObserverTimestamps()}
+		}
 	}
 	v, err := verify.NewVerifier(tm, opts...)
 	if err != nil {

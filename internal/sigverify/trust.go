@@ -26,10 +26,10 @@ type trust struct {
 	name string
 }
 
-// trust picks the policy's root, else the public-good one when the policy
+// trustFor picks the policy's root, else the public-good one when the policy
 // has keyless identities. A key-only policy never reaches the network: its
 // log entries are checked only against verify.trustedRoot.
-func (v *Verifier) trust(ctx context.Context, p *Policy) (trust, error) {
+func (v *Verifier) trustFor(ctx context.Context, p *Policy) (trust, error) {
 	if p.TrustedRoot != nil {
 		return trust{root: p.TrustedRoot, name: "verify.trustedRoot"}, nil
 	}
