@@ -170,8 +170,11 @@ type SignOptions struct {
 	// Subject is the digest the signature is over; zero: the image's.
 	// Another digest makes a valid signature of some other image.
 	Subject string
-	// IntegratedTime is the log entry's time; zero: the current second
-	// (a certificate is valid from signing for ten minutes).
+	// IntegratedTime is the log entry's time; zero: the next second. A
+	// keyless signature's must fall in its certificate's ten minutes
+	// from signing; a key signature's (SignTagWithKey) anywhere in the
+	// log's validity, from an hour before the trusted root was written,
+	// which is how a test gets a signature old enough for minAge.
 	IntegratedTime time.Time
 	// CertExpired puts the log time after the certificate expired.
 	CertExpired bool
