@@ -224,21 +224,35 @@ type RegexSelector struct {
 	Extract string `json:"extract,omitempty"`
 }
 
-// Verify checks signatures on source artifacts.
+// Verify checks the cosign signature of each source tag before it is
+// copied: a tag whose signature does not verify is not copied.
 type Verify struct {
 	// Provider is "cosign".
 	Provider string `json:"provider"`
-	// MatchOIDCIdentity lists the keyless identities accepted.
+	// MatchOIDCIdentity lists the keyless identities accepted: a signature
+	// verifies when its certificate matches any one of them. At least one
+	// is required unless PublicKey is set.
 	MatchOIDCIdentity []OIDCIdentity `json:"matchOIDCIdentity,omitempty"`
-	// MinAge skips artifacts younger than this Go duration.
+	// MinAge skips tags whose signature the transparency log recorded less
+	// than this Go duration ago; a signature without a log time then fails.
 	MinAge string `json:"minAge,omitempty"`
+	// TrustedRoot is a Sigstore trusted_root.json file (relative to the
+	// config's directory) used instead of the Sigstore public-good
+	// instance, for a private Sigstore or a run without network access.
+	TrustedRoot string `json:"trustedRoot,omitempty"`
+	// PublicKey is a PEM public key file (relative to the config's
+	// directory): signatures made with its private key are accepted too.
+	PublicKey string `json:"publicKey,omitempty"`
 }
 
 // OIDCIdentity is a keyless signing identity.
 type OIDCIdentity struct {
-	// Issuer is the OIDC issuer.
+	// Issuer is the OIDC issuer URL the signing certificate names,
+	// matched exactly.
 	Issuer string `json:"issuer"`
-	// Subject matches the certificate subject.
+	// Subject is an RE2 regular expression over the certificate's
+	// identity (its subject alternative name), unanchored as cosign's
+	// --certificate-identity-regexp: write ^ and $ to match it whole.
 	Subject string `json:"subject"`
 }
 

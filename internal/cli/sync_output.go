@@ -81,10 +81,45 @@ func printEntry(w io.Writer, r *mirror.EntryResult) {
 			tag = t.DestinationTag
 		}
 		fmt.Fprintf(w, "  → %s:%s\n", r.Destination, tag)
+		if t.Verification != nil {
+			fmt.Fprintln(w, verificationLine(t.Verification))
+		}
 		for _, ref := range t.Referrers {
 			fmt.Fprintln(w, referrerLine(ref))
 		}
 	}
+}
+
+// verificationLine is the text line of the signature checked before a
+// tag was copied (or skipped as too new).
+func verificationLine(v *mirror.Verification) string {
+	who := "signed with the key of verify.publicKey"
+	if v.Identity != "" {
+		who = fmt.Sprintf("signed by %s (issuer %s)", v.Identity, v.Issuer)
+	}
+	if !v.IntegratedTime.IsZero() {
+		who += fmt.Sprintf(", logged %s ago", v.Age.Round(time.Second))
+	}
+	if v.TooNew {
+		who += fmt.Sprintf(": younger than verify.minAge %s, not copied yet", v.MinAge)
+	}
+	return "    " + who
+}
+
+// verificationRow is the report's verification block.
+func verificationRow(v *mirror.Verification) *v1beta2.Verification {
+	if v == nil {
+		return nil
+	}
+	row := &v1beta2.Verification{Provider: v.Provider, Issuer: v.Issuer, Identity: v.Identity}
+	if !v.IntegratedTime.IsZero() {
+		row.IntegratedTime = v.IntegratedTime.UTC().Format(time.RFC3339)
+		row.Age = v.Age.Round(time.Second).String()
+	}
+	if v.MinAge > 0 {
+		row.MinAge = v.MinAge.String()
+	}
+	return row
 }
 
 // referrerLine is the text line of one referrer under its tag: an OCI
@@ -147,7 +182,8 @@ func buildReport(results []mirror.EntryResult, elapsed time.Duration, start time
 			s.Failed++
 		}
 		for _, t := range r.Tags {
-			tr := v1beta2.TagResult{Tag: t.Tag, Status: t.Status, Digest: t.Digest, SourceDigest: t.SourceDigest, Reason: t.Reason}
+			tr := v1beta2.TagResult{Tag: t.Tag, Status: t.Status, Digest: t.Digest, SourceDigest: t.SourceDigest, Reason: t.Reason,
+				Verification: verificationRow(t.Verification)}
 			if t.Err != nil {
 				tr.Error = ErrorLine(t.Err)
 			}

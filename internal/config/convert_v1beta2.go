@@ -22,7 +22,7 @@ func fromV1beta2(in *v1beta2.Config) *Config {
 			}
 		}
 		if v := a.Verify; v != nil {
-			m.Verify = &Verify{Provider: v.Provider, MinAge: v.MinAge}
+			m.Verify = &Verify{Provider: v.Provider, MinAge: v.MinAge, TrustedRoot: v.TrustedRoot, PublicKey: v.PublicKey}
 			for _, id := range v.MatchOIDCIdentity {
 				m.Verify.MatchOIDCIdentity = append(m.Verify.MatchOIDCIdentity, OIDCIdentity{Issuer: id.Issuer, Subject: id.Subject})
 			}

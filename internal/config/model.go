@@ -152,6 +152,9 @@ type Verify struct {
 	Provider          string
 	MatchOIDCIdentity []OIDCIdentity
 	MinAge            string
+	// TrustedRoot and PublicKey are paths confined to Loaded.Root; v1beta2
+	// only.
+	TrustedRoot, PublicKey string
 }
 
 // OIDCIdentity is a keyless signing identity.

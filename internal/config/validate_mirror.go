@@ -142,18 +142,42 @@ func validateVerify(p *problems, path string, v *Verify) {
 	default:
 		p.add(field(path, "provider"), "unknown provider %q, expected %s", v.Provider, safe(verifyProviderCosign))
 	}
+	if len(v.MatchOIDCIdentity) == 0 && v.PublicKey == "" {
+		p.add(field(path, "matchOIDCIdentity"), "at least one identity is required to verify keyless signatures "+
+			"(or set publicKey to verify signatures made with a key)")
+	}
 	for i, id := range v.MatchOIDCIdentity {
 		at := index(field(path, "matchOIDCIdentity"), i)
-		for _, re := range []struct{ name, value string }{{"issuer", id.Issuer}, {"subject", id.Subject}} {
-			if re.value == "" {
-				p.add(field(at, re.name), "required (a regular expression)")
-			} else {
-				validateRegexp(p, field(at, re.name), re.value)
-			}
+		validateIssuer(p, field(at, "issuer"), id.Issuer)
+		if id.Subject == "" {
+			p.add(field(at, "subject"), "required (a regular expression over the certificate identity)")
+		} else {
+			validateRegexp(p, field(at, "subject"), id.Subject)
 		}
 	}
 	if v.MinAge != "" {
 		validateDuration(p, field(path, "minAge"), v.MinAge, true)
+	}
+	if v.TrustedRoot != "" {
+		validatePath(p, field(path, "trustedRoot"), v.TrustedRoot)
+	}
+	if v.PublicKey != "" {
+		validatePath(p, field(path, "publicKey"), v.PublicKey)
+	}
+}
+
+// validateIssuer checks an OIDC issuer, which is compared with the
+// certificate's byte for byte: a regular expression written there would
+// match nothing, so it is refused rather than left to fail every tag.
+func validateIssuer(p *problems, path, issuer string) {
+	const example = "such as https://token.actions.githubusercontent.com"
+	switch u, err := url.Parse(issuer); {
+	case issuer == "":
+		p.add(path, "required (the OIDC issuer URL, %s)", safe(example))
+	case strings.HasPrefix(issuer, "^") || strings.HasSuffix(issuer, "$") || strings.ContainsAny(issuer, `\*()[]|`):
+		p.add(path, "is matched exactly, not as a regular expression: write the issuer URL as the certificate carries it (%s)", safe(example))
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+		p.add(path, "must be the OIDC issuer URL, matched exactly (%s)", safe(example))
 	}
 }
 

@@ -64,22 +64,56 @@ func TestValidateSelector(t *testing.T) {
 }
 
 func TestValidateVerify(t *testing.T) {
+	const id = "matchOIDCIdentity: [{issuer: 'https://token.actions.githubusercontent.com', subject: '^https://github.com/fluxcd/'}]"
 	runValidation(t, []validationCase{
-		{"cosign", verifyDoc("provider: cosign"), ""},
-		{"provider required", verifyDoc("minAge: 1h"), "artifacts[0].verify.provider: required, set it to cosign"},
-		{"provider unknown", verifyDoc("provider: notation"), `artifacts[0].verify.provider: unknown provider "notation", expected cosign`},
-		{"identity", verifyDoc("provider: cosign, matchOIDCIdentity: [{issuer: '^https://x$', subject: '.*'}]"), ""},
-		{"issuer invalid", verifyDoc("provider: cosign, matchOIDCIdentity: [{issuer: '[', subject: s}]"),
-			"artifacts[0].verify.matchOIDCIdentity[0].issuer: not a valid regular expression"},
-		{"subject invalid", verifyDoc("provider: cosign, matchOIDCIdentity: [{issuer: i, subject: s}, {issuer: i, subject: '*'}]"),
+		{"keyless", verifyDoc("provider: cosign, " + id), ""},
+		{"provider required", verifyDoc("minAge: 1h, " + id), "artifacts[0].verify.provider: required, set it to cosign"},
+		{"provider unknown", verifyDoc("provider: notation, " + id), `artifacts[0].verify.provider: unknown provider "notation", expected cosign`},
+		{"identity required", verifyDoc("provider: cosign"),
+			"artifacts[0].verify.matchOIDCIdentity: at least one identity is required to verify keyless signatures (or set publicKey"},
+		{"identity list empty", verifyDoc("provider: cosign, matchOIDCIdentity: []"),
+			"artifacts[0].verify.matchOIDCIdentity: at least one identity is required"},
+		{"issuer required", verifyDoc("provider: cosign, matchOIDCIdentity: [{subject: s}]"),
+			"artifacts[0].verify.matchOIDCIdentity[0].issuer: required (the OIDC issuer URL"},
+		{"issuer written as a regex", verifyDoc(`provider: cosign, matchOIDCIdentity: [{issuer: '^https://token\.actions\.githubusercontent\.com$', subject: s}]`),
+			"artifacts[0].verify.matchOIDCIdentity[0].issuer: is matched exactly, not as a regular expression"},
+		{"issuer with a wildcard", verifyDoc("provider: cosign, matchOIDCIdentity: [{issuer: 'https://issuer.example.*', subject: s}]"),
+			"artifacts[0].verify.matchOIDCIdentity[0].issuer: is matched exactly, not as a regular expression"},
+		{"issuer not a URL", verifyDoc("provider: cosign, matchOIDCIdentity: [{issuer: accounts.google.com, subject: s}]"),
+			"artifacts[0].verify.matchOIDCIdentity[0].issuer: must be the OIDC issuer URL, matched exactly"},
+		{"issuer with a path", verifyDoc("provider: cosign, matchOIDCIdentity: [{issuer: 'https://gitlab.example.com/oidc', subject: s}]"), ""},
+		{"subject invalid", verifyDoc("provider: cosign, matchOIDCIdentity: [{issuer: 'https://i.example', subject: s}, {issuer: 'https://i.example', subject: '*'}]"),
 			"artifacts[0].verify.matchOIDCIdentity[1].subject: not a valid regular expression"},
-		{"subject required", verifyDoc("provider: cosign, matchOIDCIdentity: [{issuer: i}]"),
+		{"subject required", verifyDoc("provider: cosign, matchOIDCIdentity: [{issuer: 'https://i.example'}]"),
 			"artifacts[0].verify.matchOIDCIdentity[0].subject: required"},
-		{"minAge", verifyDoc("provider: cosign, minAge: 72h"), ""},
-		{"minAge zero", verifyDoc("provider: cosign, minAge: 0s"), ""},
-		{"minAge negative", verifyDoc("provider: cosign, minAge: -1h"), "artifacts[0].verify.minAge: must not be negative"},
-		{"minAge not a duration", verifyDoc("provider: cosign, minAge: 3d"), "artifacts[0].verify.minAge: not a duration"},
+		{"minAge", verifyDoc("provider: cosign, minAge: 72h, " + id), ""},
+		{"minAge zero", verifyDoc("provider: cosign, minAge: 0s, " + id), ""},
+		{"minAge negative", verifyDoc("provider: cosign, minAge: -1h, " + id), "artifacts[0].verify.minAge: must not be negative"},
+		{"minAge not a duration", verifyDoc("provider: cosign, minAge: 3d, " + id), "artifacts[0].verify.minAge: not a duration"},
 	})
+}
+
+// TestValidateVerifyV1beta2 covers the fields only v1beta2 has.
+func TestValidateVerifyV1beta2(t *testing.T) {
+	doc := func(verify string) string {
+		return headerV2 + "artifacts:\n- {source: a.io/x, destination: b.io/x, selector: {}, verify: {provider: cosign, " + verify + "}}\n"
+	}
+	const id = "matchOIDCIdentity: [{issuer: 'https://i.example', subject: s}]"
+	for _, tt := range []validationCase{
+		{"trustedRoot", doc("trustedRoot: sigstore/trusted_root.json, " + id), ""},
+		{"trustedRoot NUL", doc(`trustedRoot: "a\0b", ` + id), "line 4: artifacts[0].verify.trustedRoot: must not contain a NUL byte"},
+		{"publicKey alone", doc("publicKey: cosign.pub"), ""},
+		{"publicKey with identities", doc("publicKey: cosign.pub, " + id), ""},
+		{"publicKey NUL", doc(`publicKey: "a\0b"`), "line 4: artifacts[0].verify.publicKey: must not contain a NUL byte"},
+		{"identity required", doc("minAge: 1h"), "line 4: artifacts[0].verify.matchOIDCIdentity: at least one identity is required"},
+		{"v1beta1 has no trustedRoot", verifyDoc("provider: cosign, trustedRoot: r.json, " + id), "artifacts[0].verify.trustedRoot: unknown field"},
+		{"v1beta1 has no publicKey", verifyDoc("provider: cosign, publicKey: k.pub"), "artifacts[0].verify.publicKey: unknown field"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.doc))
+			wantError(t, err, tt.want)
+		})
+	}
 }
 
 // chartDoc is a config with one chart: a valid one with the given flow

@@ -73,7 +73,7 @@ func (m *Mirror) runChartEntry(ctx context.Context, index int, e Entry, s *sched
 		selected, res.Excluded = e.Selector.Select(list)
 	}
 	m.emit(Event{Kind: EntryPlanned, Entry: index, Source: e.Source, Tags: selected, Excluded: res.Excluded})
-	res.Tags = m.runJobs(ctx, index, selected, s, func(ctx context.Context, version string) TagResult {
+	res.Tags = m.runJobs(ctx, index, selected, s, nil, func(ctx context.Context, version string) TagResult {
 		cv := byVersion[version]
 		return m.job(ctx, index, e, version, func(ctx context.Context) (TagResult, error) {
 			return m.decideChart(ctx, e, dst.Tag(ChartTag(version)), cv)

@@ -95,6 +95,14 @@ func (m *Mirror) decide(ctx context.Context, e Entry, src, dst name.Tag) (TagRes
 			return res, nil
 		}
 	}
+	// A copy is due: the source's signature first, dry runs included.
+	if res.Verification, err = m.verify(ctx, e, src.Context(), sd.Digest); err != nil {
+		return res, err
+	}
+	if res.Verification != nil && res.Verification.TooNew {
+		res.Status, res.Reason = StatusSkipped, ReasonSignatureTooNew
+		return res, nil
+	}
 	if m.opts.DryRun {
 		res.Status = StatusWouldCopy
 		if !missing {

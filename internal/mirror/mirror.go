@@ -44,6 +44,12 @@ type Entry struct {
 	// referrers mirrored are the children's. A single image is copied
 	// when its platform is one of them; anything else fails the tag.
 	Platforms []v1.Platform
+	// Verify, when set, checks the signature of each tag's source digest
+	// before the tag is copied (dry runs included): a tag whose check
+	// fails is not copied, and the entry's tags not yet started are not
+	// planned. Tags that need no copy (up to date, drifted) are not
+	// checked.
+	Verify SignatureCheck
 	// Chart, when set, makes this a charts entry: Source is only its
 	// label, the versions come from the chart repository's index, and
 	// Selector picks among them.
@@ -318,15 +324,22 @@ func (m *Mirror) runEntry(ctx context.Context, index int, e Entry, early *tagLis
 	}
 	m.emit(Event{Kind: EntryPlanned, Entry: index, Source: e.Source, Tags: selected, Excluded: res.Excluded})
 	e.sourceTags = cosignTagSet(e, tags)
-	res.Tags = m.runJobs(ctx, index, selected, s, func(ctx context.Context, tag string) TagResult {
-		return m.runJob(ctx, index, e, src, dst, tag)
+	var h *halt
+	if e.Verify != nil {
+		h = &halt{}
+	}
+	res.Tags = m.runJobs(ctx, index, selected, s, h, func(ctx context.Context, tag string) TagResult {
+		r := m.runJob(ctx, index, e, src, dst, tag)
+		h.note(tag, r)
+		return r
 	})
 	return res
 }
 
 // runJobs runs one job per tag in the run's job slots and returns their
-// results in tag order.
-func (m *Mirror) runJobs(ctx context.Context, index int, tags []string, s *schedule, run func(context.Context, string) TagResult) []TagResult {
+// results in tag order. Once h says the entry stopped, the tags not yet
+// started fail without a request.
+func (m *Mirror) runJobs(ctx context.Context, index int, tags []string, s *schedule, h *halt, run func(context.Context, string) TagResult) []TagResult {
 	out := make([]TagResult, len(tags))
 	var wg sync.WaitGroup
 	for i, tag := range tags {
@@ -339,6 +352,13 @@ func (m *Mirror) runJobs(ctx context.Context, index int, tags []string, s *sched
 		}
 		if ctx.Err() != nil {
 			out[i] = TagResult{Tag: tag, Status: StatusFailed, Err: fmt.Errorf("not started: %w", context.Cause(ctx))}
+			continue
+		}
+		// Asked once the slot is ours: a job that stops the entry says so
+		// before it gives its slot back.
+		if err := h.stopped(); err != nil {
+			<-s.slots
+			out[i] = TagResult{Tag: tag, Status: StatusFailed, Err: err}
 			continue
 		}
 		wg.Add(1)

@@ -17,11 +17,18 @@ import (
 // <algorithm>-<hex><suffix>: signatures, attestations, SBOMs.
 var cosignSuffixes = []string{".sig", ".att", ".sbom"}
 
+// cosignTag is the tag cosign writes next to digest d: sha256-<hex> and
+// the suffix.
+func cosignTag(d v1.Hash, suffix string) string {
+	return d.Algorithm + "-" + d.Hex + suffix
+}
+
 // cosignTagSet returns the source tags that are cosign tags, for an entry
-// that includes referrers (nil otherwise): the plan's tag list already
-// says which exist, so a digest without them costs no request.
+// that includes referrers or verifies signatures (nil otherwise): the
+// plan's tag list already says which exist, so a digest without them costs
+// no request.
 func cosignTagSet(e Entry, tags []string) map[string]bool {
-	if !e.IncludeReferrers {
+	if !e.IncludeReferrers && e.Verify == nil {
 		return nil
 	}
 	set := map[string]bool{}
@@ -70,7 +77,7 @@ func (m *Mirror) mirrorReferrers(ctx context.Context, e Entry, src, dst name.Rep
 	}
 	var tags []string
 	for _, s := range cosignSuffixes {
-		if tag := strings.Replace(d.String(), ":", "-", 1) + s; e.sourceTags[tag] {
+		if tag := cosignTag(d, s); e.sourceTags[tag] {
 			tags = append(tags, tag)
 		}
 	}

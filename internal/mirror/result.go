@@ -17,6 +17,9 @@ const (
 	StatusWouldOverwrite = v1beta2.StatusWouldOverwrite
 	StatusFailed         = v1beta2.StatusFailed
 	ReasonUpToDate       = v1beta2.ReasonUpToDate
+	// ReasonSignatureTooNew: the tag's signature verified but is younger
+	// than the entry's minimum age, so the tag was not copied.
+	ReasonSignatureTooNew = v1beta2.ReasonSignatureTooNew
 )
 
 // EntryResult is what happened to one entry.
@@ -60,6 +63,10 @@ type TagResult struct {
 	// For a new index made by platforms, they are the rows of its
 	// children's referrers, child after child.
 	Referrers []ReferrerResult
+	// Verification is the signature checked before the tag was copied (or
+	// skipped as too new), when the entry verifies; nil for a tag that
+	// needed no copy.
+	Verification *Verification
 }
 
 // ReferrerResult is what happened to one referrer of a tag's digest: an
