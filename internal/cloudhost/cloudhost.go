@@ -19,9 +19,9 @@ const (
 // ECRPublic is the host of Amazon ECR Public.
 const ECRPublic = "public.ecr.aws"
 
-// The host patterns are compiled on first use, not at start-up: the
-// commands that match no host (--help, keygen, sync) then never pay for
-// them (56 KB of heap and 521 allocations at every start).
+// The host patterns are compiled on first use, not at start-up: a run that
+// checks no cloud host (--help, keygen, a config naming no cloud provider)
+// then never pays for them (56 KB of heap, 521 allocations).
 var (
 	// Private ECR in every partition, FIPS endpoints included:
 	// 123456789012.dkr.ecr[-fips].<region>.amazonaws.com[.cn] and the
