@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
@@ -197,7 +196,7 @@ type minted struct {
 // mint resolves the hosts' credentials and renders the Secret for
 // namespace, refusing one over Kubernetes' size limit, and warns about
 // credentials pullers will not use or will find expired.
-func (o *secretOptions) mint(ctx context.Context, root string, hosts []config.Host, namespace string) (minted, *corev1.Secret, error) {
+func (o *secretOptions) mint(ctx context.Context, root string, hosts []config.Host, namespace string) (minted, *kube.Secret, error) {
 	creds, err := o.resolve(ctx, root, hosts)
 	if err != nil {
 		return minted{}, nil, err

@@ -117,11 +117,11 @@ func TestSizeLimitIsTheAPIServers(t *testing.T) {
 	ns := namespaceWithRole(t, "alice")
 	ctx := context.Background()
 	for i, size := range []int{MaxSecretDataSize, MaxSecretDataSize + 1} {
-		s := &corev1.Secret{
+		s := &Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("size-%d", i), Namespace: ns},
 			Data:       map[string][]byte{"a": make([]byte, size-10), "b": make([]byte, 10)},
 		}
-		_, serverErr := admin(t).CoreV1().Secrets(ns).Create(ctx, s, metav1.CreateOptions{})
+		_, serverErr := admin(t).CoreV1().Secrets(ns).Create(ctx, asCore(t, s), metav1.CreateOptions{})
 		if checkErr := CheckSize(s); (serverErr == nil) != (checkErr == nil) {
 			t.Errorf("%d bytes: the API server says %v, CheckSize says %v", size, serverErr, checkErr)
 		}

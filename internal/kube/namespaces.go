@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
@@ -22,7 +21,7 @@ type Namespace struct {
 // selection, so only the matching namespaces travel. It needs list on
 // namespaces, cluster-wide.
 func (c *Client) ListNamespaces(ctx context.Context, selector string) ([]Namespace, error) {
-	list := &corev1.NamespaceList{}
+	list := &namespaceList{}
 	req := c.rc.Get().Resource("namespaces")
 	if selector != "" {
 		req = req.Param("labelSelector", selector)
@@ -39,7 +38,7 @@ func (c *Client) ListNamespaces(ctx context.Context, selector string) ([]Namespa
 	for _, ns := range list.Items {
 		out = append(out, Namespace{
 			Name:        ns.Name,
-			Terminating: ns.DeletionTimestamp != nil || ns.Status.Phase == corev1.NamespaceTerminating,
+			Terminating: ns.DeletionTimestamp != nil || ns.Status.Phase == namespaceTerminating,
 		})
 	}
 	return out, nil

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/client-go/rest"
 )
@@ -33,17 +31,15 @@ type Client struct {
 	ManyNamespaces bool
 }
 
-// NewClient returns a client for core/v1. It knows only the core/v1 types,
-// so none of the other API groups' types are registered or initialised.
+// NewClient returns a client for core/v1. It knows only the few core/v1
+// types it reads and writes (types.go), so no other type is registered or
+// initialised.
 func NewClient(cfg *rest.Config) (*Client, error) {
-	scheme := runtime.NewScheme()
-	if err := corev1.AddToScheme(scheme); err != nil {
-		return nil, err
-	}
 	c := rest.CopyConfig(cfg)
-	c.GroupVersion = &corev1.SchemeGroupVersion
+	gv := coreV1
+	c.GroupVersion = &gv
 	c.APIPath = "/api"
-	c.NegotiatedSerializer = serializer.NewCodecFactory(scheme).WithoutConversion()
+	c.NegotiatedSerializer = serializer.NewCodecFactory(newScheme()).WithoutConversion()
 	if c.UserAgent == "" {
 		c.UserAgent = "flux-mirror"
 	}
@@ -80,29 +76,29 @@ func NewSecretClient(cfg *rest.Config, namespace string) (*SecretClient, error) 
 // Namespace is the namespace the client writes to.
 func (c *SecretClient) Namespace() string { return c.namespace }
 
-func (c *SecretClient) get(ctx context.Context, name string) (*corev1.Secret, error) {
-	s := &corev1.Secret{}
+func (c *SecretClient) get(ctx context.Context, name string) (*Secret, error) {
+	s := &Secret{}
 	err := c.rc.Get().Namespace(c.namespace).Resource("secrets").Name(name).Do(ctx).Into(s)
 	return s, err
 }
 
-func (c *SecretClient) create(ctx context.Context, s *corev1.Secret) error {
+func (c *SecretClient) create(ctx context.Context, s *Secret) error {
 	return c.rc.Post().Namespace(c.namespace).Resource("secrets").Body(s).Do(ctx).Error()
 }
 
-func (c *SecretClient) update(ctx context.Context, s *corev1.Secret) error {
+func (c *SecretClient) update(ctx context.Context, s *Secret) error {
 	return c.rc.Put().Namespace(c.namespace).Resource("secrets").Name(s.Name).Body(s).Do(ctx).Error()
 }
 
 // NewDockerConfigSecret returns a kubernetes.io/dockerconfigjson Secret
 // holding dockerConfigJSON, stamped with stamp's annotations. An empty
 // namespace is left out, as kubectl does.
-func NewDockerConfigSecret(namespace, name string, dockerConfigJSON []byte, stamp Stamp) *corev1.Secret {
-	s := &corev1.Secret{
+func NewDockerConfigSecret(namespace, name string, dockerConfigJSON []byte, stamp Stamp) *Secret {
+	s := &Secret{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
-		Type:       corev1.SecretTypeDockerConfigJson,
-		Data:       map[string][]byte{corev1.DockerConfigJsonKey: dockerConfigJSON},
+		Type:       SecretTypeDockerConfigJSON,
+		Data:       map[string][]byte{DockerConfigJSONKey: dockerConfigJSON},
 	}
 	stamp.apply(&s.ObjectMeta)
 	return s
@@ -151,7 +147,7 @@ func (c *SecretClient) UpsertSecret(ctx context.Context, name string, dockerConf
 		if existing.Data == nil {
 			existing.Data = map[string][]byte{}
 		}
-		existing.Data[corev1.DockerConfigJsonKey] = dockerConfigJSON
+		existing.Data[DockerConfigJSONKey] = dockerConfigJSON
 		stamp.apply(&existing.ObjectMeta)
 		if err := CheckSize(existing); err != nil {
 			return err
@@ -176,10 +172,10 @@ type userError struct{ msg string }
 
 func (e *userError) Error() string { return e.msg }
 
-func replaceable(s *corev1.Secret, ref string) error {
-	if s.Type != corev1.SecretTypeDockerConfigJson {
+func replaceable(s *Secret, ref string) error {
+	if s.Type != SecretTypeDockerConfigJSON {
 		return &userError{fmt.Sprintf("secret %s has type %q, not %q, and a Secret's type cannot change: delete it or choose another name",
-			ref, s.Type, corev1.SecretTypeDockerConfigJson)}
+			ref, s.Type, SecretTypeDockerConfigJSON)}
 	}
 	if s.Immutable != nil && *s.Immutable {
 		return &userError{fmt.Sprintf("secret %s is immutable and cannot be replaced in place: delete it first, or choose another name", ref)}

@@ -152,7 +152,7 @@ func TestReplaceKeepsMetadataAndOtherKeys(t *testing.T) {
 	orig.Labels = map[string]string{"team": "a"}
 	orig.Annotations = map[string]string{"note": "keep me"}
 	orig.Data["extra"] = []byte("kept")
-	if _, err := cs.CoreV1().Secrets(ns).Create(ctx, orig, metav1.CreateOptions{}); err != nil {
+	if _, err := cs.CoreV1().Secrets(ns).Create(ctx, asCore(t, orig), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	c, _ := countingClient(t, "alice", ns)
@@ -174,7 +174,7 @@ func TestReplaceKeepsMetadataAndOtherKeys(t *testing.T) {
 func TestCreateOnlyLeavesAnExistingSecretUntouched(t *testing.T) {
 	ns := namespaceWithRole(t, "alice")
 	ctx := context.Background()
-	before, err := admin(t).CoreV1().Secrets(ns).Create(ctx, NewDockerConfigSecret(ns, "regcreds", []byte(`{"auths":{}}`), Stamp{}), metav1.CreateOptions{})
+	before, err := admin(t).CoreV1().Secrets(ns).Create(ctx, asCore(t, NewDockerConfigSecret(ns, "regcreds", []byte(`{"auths":{}}`), Stamp{})), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func TestIrreplaceableSecretsAreReportedAndUntouched(t *testing.T) {
 			Data:       map[string][]byte{"k": []byte("v")},
 		},
 		"immutable": func() *corev1.Secret {
-			s := NewDockerConfigSecret("", "regcreds", []byte(`{"auths":{}}`), Stamp{})
+			s := asCore(t, NewDockerConfigSecret("", "regcreds", []byte(`{"auths":{}}`), Stamp{}))
 			s.Immutable = &immutable
 			return s
 		}(),

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
@@ -26,7 +25,7 @@ func (c *SecretClient) AddImagePullSecret(ctx context.Context, sa, secret string
 	verb := "get"
 	err := retryConflicts(ctx, "serviceaccount", ref, func() error {
 		verb = "get"
-		cur := &corev1.ServiceAccount{}
+		cur := &serviceAccount{}
 		if err := c.rc.Get().Namespace(c.namespace).Resource("serviceaccounts").Name(sa).Do(ctx).Into(cur); err != nil {
 			return err
 		}
@@ -36,7 +35,7 @@ func (c *SecretClient) AddImagePullSecret(ctx context.Context, sa, secret string
 				return nil
 			}
 		}
-		cur.ImagePullSecrets = append(cur.ImagePullSecrets, corev1.LocalObjectReference{Name: secret})
+		cur.ImagePullSecrets = append(cur.ImagePullSecrets, localObjectReference{Name: secret})
 		verb, changed = "update", true
 		return c.rc.Put().Namespace(c.namespace).Resource("serviceaccounts").Name(sa).Body(cur).Do(ctx).Error()
 	})

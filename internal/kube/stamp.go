@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -21,10 +20,6 @@ const (
 	// 3339, UTC).
 	AnnotationWrittenAt = "mirror.plugin.fluxcd.io/written-at"
 )
-
-// MaxSecretDataSize is Kubernetes' limit on the total size of a Secret's
-// data values: the API server refuses a larger Secret as "Too long".
-const MaxSecretDataSize = corev1.MaxSecretSize
 
 // Stamp is what a written Secret says about its credentials.
 type Stamp struct {
@@ -68,7 +63,7 @@ func (e *SizeError) Error() string {
 
 // CheckSize returns a *SizeError when s's data values add up to more than
 // MaxSecretDataSize, as the API server counts them.
-func CheckSize(s *corev1.Secret) error {
+func CheckSize(s *Secret) error {
 	size := 0
 	for _, v := range s.Data {
 		size += len(v)
