@@ -2,10 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/spf13/cobra"
@@ -14,6 +16,7 @@ import (
 	"github.com/fluxcd/flux-mirror/internal/mirror"
 	"github.com/fluxcd/flux-mirror/internal/registry"
 	"github.com/fluxcd/flux-mirror/internal/selector"
+	"github.com/fluxcd/flux-mirror/internal/sigverify"
 )
 
 // outputs are the values of sync's -o/--output.
@@ -137,7 +140,10 @@ func (o *syncOptions) run(ctx context.Context) error {
 	if len(cfg.Artifacts) == 0 && len(cfg.Charts) == 0 {
 		return fmt.Errorf("config %q has no artifacts and no charts: add an entry to sync", loaded.Path)
 	}
-	entries, err := o.entries(cfg.Artifacts)
+	// One verifier for the run: the public-good trust root is fetched at
+	// most once, and only when a tag's signature needs it.
+	verifier := sigverify.NewVerifier(sigverify.Options{Timeout: o.timeout})
+	entries, err := o.entries(cfg.Artifacts, loaded.Root, verifier)
 	if err != nil {
 		return err
 	}
@@ -189,16 +195,20 @@ func (o *syncOptions) run(ctx context.Context) error {
 	return err
 }
 
-// entries turns the config's artifacts into the engine's entries.
-func (o *syncOptions) entries(artifacts []config.Artifact) ([]mirror.Entry, error) {
+// entries turns the config's artifacts into the engine's entries; the
+// files a verify block names are read here, confined to root, so that a
+// wrong one stops the run before any request.
+func (o *syncOptions) entries(artifacts []config.Artifact, root string, verifier *sigverify.Verifier) ([]mirror.Entry, error) {
 	out := make([]mirror.Entry, 0, len(artifacts))
 	for i, a := range artifacts {
 		e := mirror.Entry{Source: a.Source, Destination: a.Destination, Overwrite: a.Overwrite || o.overwrite,
 			IncludeReferrers: a.IncludeReferrers}
 		if a.Verify != nil {
-			// An entry that asks for verification must never be copied
-			// unverified: fail its plan until verification exists.
-			e.Refuse = fmt.Errorf("artifacts[%d].verify: signature verification is not supported yet, so nothing is copied: remove verify to mirror without checking signatures", i)
+			p, err := sigverify.NewPolicy(a.Verify, root)
+			if err != nil {
+				return nil, fmt.Errorf("artifacts[%d].verify.%w", i, err)
+			}
+			e.Verify = signatureCheck(verifier, p)
 		}
 		for j, p := range a.Platforms {
 			// Validated with the config: this only parses.
@@ -231,4 +241,25 @@ func selectorSpec(s *config.Selector) selector.Spec {
 		spec.Limit = int(*s.Limit)
 	}
 	return spec
+}
+
+// signatureCheck is the engine's check of one verifying entry: the
+// signature through v, then its age against the entry's minAge. Refusals
+// are final; a registry error is retried like any failed request.
+func signatureCheck(v *sigverify.Verifier, p *sigverify.Policy) mirror.SignatureCheck {
+	return func(ctx context.Context, d name.Digest, sigTag bool, opts ...remote.Option) (*mirror.Verification, error) {
+		r, err := v.Verify(ctx, p, d, sigTag, opts...)
+		if err == nil {
+			var age time.Duration
+			var tooNew bool
+			if age, tooNew, err = p.CheckAge(r, v.Now()); err == nil {
+				return &mirror.Verification{Provider: config.VerifyProviderCosign, Issuer: r.Issuer, Identity: r.Identity,
+					IntegratedTime: r.IntegratedTime, Age: age, MinAge: p.MinAge, TooNew: tooNew}, nil
+			}
+		}
+		if errors.Is(err, sigverify.ErrUnverified) {
+			return nil, mirror.Refused(err)
+		}
+		return nil, err
+	}
 }

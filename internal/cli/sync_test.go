@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -306,14 +307,15 @@ func TestSummaryLine(t *testing.T) {
 	}
 }
 
-// TestSyncRefusesWhatItCannotHonour: an entry asking for signature
-// verification fails its plan without a request (copying unverified would
-// defeat the point); the other entries still run, one of them with
+// TestSyncVerifyUnsigned: an entry that verifies signatures does not copy
+// an unsigned image, and says where it looked, without needing the trust
+// root (nothing to check); the other entries still run, one of them with
 // includeReferrers and nothing that refers to its image: no referrer line.
-func TestSyncRefusesWhatItCannotHonour(t *testing.T) {
+func TestSyncVerifyUnsigned(t *testing.T) {
 	src := testenv.StartSyncRegistry(t)
 	dst := testenv.StartSyncRegistry(t)
 	testenv.PushImage(t, src.Host, "plain", "1.0.0", image(t, 41))
+	testenv.PushImage(t, src.Host, "signed", "1.0.0", image(t, 42))
 	cfg := writeFile(t, t.TempDir(), "mirror.yaml", header+"artifacts:\n"+
 		"- source: "+src.Host+"/signed\n  destination: "+dst.Host+"/signed\n  selector: {limit: 0}\n"+
 		"  verify:\n    provider: cosign\n    matchOIDCIdentity:\n    - {issuer: https://token.actions.githubusercontent.com, subject: '^https://github.com/example/.*$'}\n"+
@@ -323,18 +325,19 @@ func TestSyncRefusesWhatItCannotHonour(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
-	if !strings.Contains(r.stdout, "✗ "+src.Host+"/signed — plan failed: artifacts[0].verify:") {
-		t.Errorf("stdout lacks the refused plan:\n%s", r.stdout)
+	if !strings.Contains(r.stdout, "✗ "+src.Host+"/signed:1.0.0 — verify the signature of "+src.Host+"/signed@sha256:") ||
+		!strings.Contains(r.stdout, "no signature found (looked for Sigstore bundles among the referrers of sha256:") {
+		t.Errorf("stdout lacks the refused tag and where it looked:\n%s", r.stdout)
 	}
 	if !strings.Contains(r.stdout, "✔ "+src.Host+"/plain:1.0.0 (copied)") {
 		t.Errorf("the other entry did not run:\n%s", r.stdout)
 	}
-	if strings.Contains(r.stdout, "referrer") || strings.Contains(r.stderr, "includeReferrers") {
+	if strings.Contains(r.stdout, "referrer ") || strings.Contains(r.stderr, "includeReferrers") {
 		t.Errorf("an image without referrers got referrer lines or a warning:\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 	}
-	for _, l := range src.AccessLog(t) {
-		if strings.Contains(l.Path, "/signed/") {
-			t.Errorf("the refused entry reached the source: %s", l)
+	for _, l := range dst.AccessLog(t) {
+		if strings.Contains(l.Path, "/signed/") && l.Method != http.MethodGet && l.Method != http.MethodHead {
+			t.Errorf("the unsigned image was written to the destination: %s", l)
 		}
 	}
 }

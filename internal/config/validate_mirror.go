@@ -17,8 +17,9 @@ import (
 // them.
 var sortOrders = []string{selector.SortSemver, selector.SortAlphabetical, selector.SortNumerical}
 
-// verifyProviderCosign is the only signature verifier.
-const verifyProviderCosign = "cosign"
+// VerifyProviderCosign is the only signature verifier, the report's
+// verification.provider too.
+const VerifyProviderCosign = "cosign"
 
 // repositoryComponent is one path component of an OCI repository name, as
 // the distribution reference grammar defines it.
@@ -136,11 +137,11 @@ func validateSelector(p *problems, path string, s *Selector) {
 
 func validateVerify(p *problems, path string, v *Verify) {
 	switch v.Provider {
-	case verifyProviderCosign:
+	case VerifyProviderCosign:
 	case "":
-		p.add(field(path, "provider"), "required, set it to %s", safe(verifyProviderCosign))
+		p.add(field(path, "provider"), "required, set it to %s", safe(VerifyProviderCosign))
 	default:
-		p.add(field(path, "provider"), "unknown provider %q, expected %s", v.Provider, safe(verifyProviderCosign))
+		p.add(field(path, "provider"), "unknown provider %q, expected %s", v.Provider, safe(VerifyProviderCosign))
 	}
 	if len(v.MatchOIDCIdentity) == 0 && v.PublicKey == "" {
 		p.add(field(path, "matchOIDCIdentity"), "at least one identity is required to verify keyless signatures "+

@@ -54,11 +54,6 @@ type Entry struct {
 	// label, the versions come from the chart repository's index, and
 	// Selector picks among them.
 	Chart *Chart
-	// Refuse, when set, fails the entry's plan with this error before any
-	// request: the caller asked for something the engine cannot honour
-	// (such as signature verification), and copying without it would be
-	// worse than copying nothing.
-	Refuse error
 
 	// sourceTags is the source's tag list, set when the entry is planned:
 	// it says which cosign tags of a digest exist without asking.
@@ -234,7 +229,7 @@ func (m *Mirror) prefetch(ctx context.Context, entries []Entry, deps [][]int) []
 	srcs := make([]name.Repository, len(entries))
 	for i, e := range entries {
 		src, _, err := m.repositories(e)
-		if err != nil || e.Refuse != nil || len(deps[i]) > 0 {
+		if err != nil || len(deps[i]) > 0 {
 			continue
 		}
 		lists[i], srcs[i] = &tagList{done: make(chan struct{})}, src
@@ -286,10 +281,6 @@ func (m *Mirror) runEntry(ctx context.Context, index int, e Entry, early *tagLis
 		res.Duration = time.Now().Sub(start)
 	}()
 
-	if e.Refuse != nil {
-		res.Err = e.Refuse
-		return res
-	}
 	if e.Chart != nil {
 		m.runChartEntry(ctx, index, e, s, &res)
 		return res
