@@ -205,6 +205,7 @@ func (m *Mirror) copyReferrer(ctx context.Context, src, dst name.Repository, sub
 func (m *Mirror) mirrorCosignTag(ctx context.Context, e Entry, src, dst name.Tag) ReferrerResult {
 	e.IncludeReferrers = false // a signature's own referrers are not followed
 	e.Platforms = nil          // nor is a signature cut down to platforms
+	e.Verify = nil             // it travels with the subject verified before it
 	tr, err := m.decide(ctx, e, src, dst)
 	row := ReferrerResult{Tag: src.TagStr(), Digest: tr.Digest, Status: tr.Status, Reason: tr.Reason, DestinationDigest: tr.DestinationDigest}
 	if err != nil {
