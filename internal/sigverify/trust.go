@@ -58,7 +58,9 @@ func (v *Verifier) publicGoodRoot(ctx context.Context) (root.TrustedMaterial, er
 	case <-pg.done:
 		return pg.root, pg.err
 	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for the Sigstore public-good trust root: %w", ctx.Err())
+		// The caller's budget (sync's per-tag --timeout) may end before
+		// the fetch's own: still say how to do without the network.
+		return nil, fmt.Errorf("waiting for the Sigstore public-good trust root (TUF): %w; %s", ctx.Err(), offlineHint)
 	}
 }
 
