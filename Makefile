@@ -13,7 +13,7 @@ IMAGE ?= ghcr.io/fluxcd/flux-mirror
 UNIT_PKGS := ./api/... ./internal/selector ./internal/config ./internal/dockerconfig ./internal/jwk ./internal/cloudhost \
 	./internal/schematest ./internal/schemagen ./internal/ocilayout ./hack/examplelayout
 
-.PHONY: build test unit testenv bench bench-sync bench-sync-charts bench-sync-referrers vet image fuzz
+.PHONY: build test unit testenv bench bench-sync bench-sync-charts bench-sync-referrers bench-sync-verify vet image fuzz
 
 build: ## Build the stripped binary into bin/.
 	CGO_ENABLED=0 go build -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/flux-mirror
@@ -42,7 +42,7 @@ fuzz: ## Fuzz the config loader and ${VAR} substitution for FUZZTIME each (go te
 bench: testenv build ## Print the performance numbers (see hack/bench.sh).
 	FLUX_MIRROR_TESTENV_BIN="$$(hack/testenv.sh)" hack/bench.sh
 
-bench-sync: build ## Only sync's numbers (images, charts, referrers) against their peers; builds just the peers it needs.
+bench-sync: build ## Only sync's numbers (images, charts, referrers, verify) against their peers; builds just the peers it needs.
 	hack/bench.sh sync
 
 bench-sync-charts: build ## Only sync's charts numbers against helm pull + helm push loops.
@@ -50,6 +50,9 @@ bench-sync-charts: build ## Only sync's charts numbers against helm pull + helm 
 
 bench-sync-referrers: build ## Only sync's includeReferrers numbers against oras cp -r and regsync.
 	hack/bench.sh sync-referrers
+
+bench-sync-verify: build ## Only sync's verify numbers: the cost per tag of checking signatures, next to cosign verify per tag.
+	hack/bench.sh sync-verify
 
 image: ## Build and push the container image with ko (no Docker daemon): make image IMAGE=registry.example.com/flux-mirror
 	KO_DOCKER_REPO=$(IMAGE) VERSION=$(VERSION) ko build --bare --tags $(VERSION) ./cmd/flux-mirror

@@ -2,11 +2,11 @@
 # Prints flux-mirror's performance numbers next to the tools it replaces.
 # Run through `make bench` (both) or `make bench-sync`.
 #
-#   hack/bench.sh [secret] [sync] [sync-images] [sync-charts] [sync-referrers]
+#   hack/bench.sh [secret] [sync] [sync-images] [sync-charts] [sync-referrers] [sync-verify]
 #
 # secret: the Secret replace against the kubectl pipeline, on the same real
 #   kube-apiserver (RUNS runs, default 20).
-# sync: the three sync workloads below, one after the other; each alone
+# sync: the four sync workloads below, one after the other; each alone
 #   with its own word. Cold runs (COLD_RUNS, default 3) into fresh
 #   destinations and warm re-runs (SYNC_RUNS, default 10). A missing peer
 #   fails the run.
@@ -17,6 +17,9 @@
 #   chart repository) against helm pull + helm push loops.
 # sync-referrers: the images workload with a cosign signature and an SBOM
 #   per tag, includeReferrers against oras cp -r and regsync.
+# sync-verify: the images workload signed keylessly per tag, sync with
+#   verify (trustedRoot) against the same sync without it and against
+#   cosign verify run once per tag.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # GNU time, which measures every command, is a Debian package that each
@@ -32,7 +35,7 @@ for w in "${what[@]}"; do
     # Many hosts: resolving them concurrently costs about the slowest one.
     go test -run '^$' -bench MixedConfig -benchtime 5x ./internal/credential/ | grep -E '^Benchmark'
     ;;
-  sync | sync-images | sync-charts | sync-referrers)
+  sync | sync-images | sync-charts | sync-referrers | sync-verify)
     # skopeo comes from Debian (registry.sh lists it); regsync is built only
     # for this; helm and cosign come from testenv.d/helm.sh.
     case $w in
@@ -40,6 +43,7 @@ for w in "${what[@]}"; do
     sync-images) peers=(registry crane regsync) bench='^BenchmarkSync$' ;;
     sync-charts) peers=(registry helm nginx) bench='^BenchmarkSyncCharts$' ;;
     sync-referrers) peers=(registry cosign oras regsync) bench='^BenchmarkSyncReferrers$' ;;
+    sync-verify) peers=(registry cosign) bench='^BenchmarkSyncVerify$' ;;
     esac
     FLUX_MIRROR_TESTENV_BIN="$(hack/testenv.sh "${peers[@]}")"
     export FLUX_MIRROR_TESTENV_BIN
@@ -47,7 +51,7 @@ for w in "${what[@]}"; do
       -args -fm "$PWD/bin/flux-mirror" -warm "${SYNC_RUNS:-10}" -cold "${COLD_RUNS:-3}" -big="${BIG:-true}"
     ;;
   *)
-    echo "bench: unknown benchmark $w (secret, sync, sync-images, sync-charts, sync-referrers)" >&2
+    echo "bench: unknown benchmark $w (secret, sync, sync-images, sync-charts, sync-referrers, sync-verify)" >&2
     exit 2
     ;;
   esac

@@ -21,7 +21,7 @@ var (
 	warmN = flag.Int("warm", 10, "timed warm re-runs per tool")
 	coldN = flag.Int("cold", 3, "cold runs per tool, each into a fresh destination registry")
 	big   = flag.Bool("big", true, "also copy one image with a single 1 GiB layer")
-	only  = flag.String("tools", "flux-mirror,crane,skopeo,regsync,helm,oras", "the tools to measure, by the first word of their name")
+	only  = flag.String("tools", "flux-mirror,crane,skopeo,regsync,helm,oras,cosign", "the tools to measure, by the first word of their name")
 	hold  = flag.Duration("hold", 0, "after the warm runs, keep the registries up this long and print each tool's warm command, to time or trace it by hand")
 )
 

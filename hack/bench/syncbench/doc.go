@@ -26,6 +26,12 @@
 // --to-oci-layout/--from-oci-layout) and skopeo (copy --all into
 // oci-archive:, one archive per tag): time, peak memory, file size.
 //
+// BenchmarkSyncVerify: issue 8's workload, each tag's index signed
+// keylessly by the test Sigstore (issue 11), mirrored by an entry that
+// verifies against a trustedRoot file, against the same sync without
+// verify (copying, and as a dry run, which verifies every tag on every
+// run) and the real cosign verify run once per tag: the cost per tag.
+//
 // It is a Go benchmark so that it reuses internal/testenv's registry,
 // nginx and image helpers; it asserts nothing about time:
 //
