@@ -172,20 +172,34 @@ func printVerify(out io.Writer, fm *toolRun, runs []*toolRun) {
 		if phase.skip {
 			continue
 		}
-		row(tw, phase.label, "wall", "range", "cpu", "peak", "", "wall/tag", "cpu/tag", "verify wall/tag", "verify cpu/tag", "src manifest/tag", "src blob/tag")
-		timedRows(tw, runs, phase.samples, 0, func(r *toolRun) []string {
-			s := testenv.Median(phase.samples(r))
-			vw, vc := verifyCost(r, byName[r.tool.without], phase.samples, tags)
-			t := phase.src(r)
-			return []string{msPer(s.Wall, tags), msPer(s.CPU, tags), vw, vc,
-				fmt.Sprintf("%.2f", per(t.manifests, tags)), fmt.Sprintf("%.2f", per(t.blobs, tags))}
-		})
+		row(tw, phase.label, "wall", "range", "cpu", "peak", "wall/tag", "cpu/tag", "verify wall/tag", "verify cpu/tag", "src manifest/tag", "src blob/tag")
+		for _, r := range runs {
+			s := phase.samples(r)
+			switch {
+			case r.err != nil:
+				row(tw, r.tool.name, "failed", "-", "-", "-", "-", "-", "-", "-", "-", "-")
+			case len(s) > 0:
+				m := testenv.Median(s)
+				vw, vc := verifyCost(r, byName[r.tool.without], phase.samples, tags)
+				t := phase.src(r)
+				row(tw, r.tool.name, secs(m.Wall), spread(s), secs(m.CPU), peak(m), msPer(m.Wall, tags), msPer(m.CPU, tags), vw, vc,
+					fmt.Sprintf("%.2f", per(t.manifests, tags)), fmt.Sprintf("%.2f", per(t.blobs, tags)))
+			}
+		}
 	}
 	_ = tw.Flush()
 	printFailures(out, runs)
 	fmt.Fprintln(out, "verify wall/tag, cpu/tag: a verifying sync's median minus the same sync's without verify, over the tags; cosign's is its whole run over the tags "+
 		"(a process per tag, each loading the trust root). A sync loads the trust root once per run. Warm, every tag is up to date and nothing is verified, "+
 		"except in a dry run into an empty destination, which verifies every tag on every run. src requests are counted on the first run of each kind")
+	fmt.Fprint(out, "verification per tag, cold (wall, cpu):")
+	for _, name := range []string{fmVerify, fmDryVerify, cosignPerTag} {
+		if r := byName[name]; r != nil && r.err == nil && len(r.cold) > 0 {
+			w, c := verifyCost(r, byName[r.tool.without], cold, tags)
+			fmt.Fprintf(out, " %s %s, %s;", name, w, c)
+		}
+	}
+	fmt.Fprintln(out)
 }
 
 // verifyCost is what verify adds per tag, wall and CPU: r's median minus
