@@ -179,6 +179,8 @@ func (p *Policy) CheckAge(r *Result, now time.Time) (age time.Duration, tooNew b
 		}
 		return 0, false, nil
 	}
-	age = now.Sub(r.IntegratedTime)
+	// A log clock a little ahead of ours is no negative age ("logged -1s
+	// ago"); the signature is then as new as it gets.
+	age = max(now.Sub(r.IntegratedTime), 0)
 	return age, p != nil && p.MinAge > 0 && age < p.MinAge, nil
 }
