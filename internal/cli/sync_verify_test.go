@@ -188,6 +188,14 @@ func TestSyncVerifyAccepted(t *testing.T) {
 		}
 	}
 
+	// Up to date, nothing would be copied: nothing is verified.
+	r = run(t, nil, "sync", cfg, "--no-progress", "-o", "json")
+	for _, res := range checkReport(t, []byte(r.stdout)).Report.Results {
+		if tg := res.Tags[0]; r.code != 0 || tg.Status != v1beta2.StatusSkipped || tg.Reason != v1beta2.ReasonUpToDate || tg.Verification != nil {
+			t.Errorf("second run, %s: exit %d, %+v; want skipped up-to-date without a verification", res.Source, r.code, tg)
+		}
+	}
+
 	// The real cosign agrees on the mirrored copies.
 	rootFile := filepath.Join(dir, "trusted_root.json")
 	for _, repo := range []string{"bundle", "sigtag"} {
