@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
 	"github.com/fluxcd/flux-mirror/api/v1beta2"
@@ -123,4 +125,51 @@ func TestSyncVerifyDryRun(t *testing.T) {
 	}
 	notCopied(t, dst.Registry, "good", "1.0.0")
 	notCopied(t, dst.Registry, "bad", "1.0.0")
+}
+
+// TestSyncVerifyPlatforms: with platforms, the signature checked is the
+// source index's (what was signed), though the destination gets a new
+// index of the chosen platforms; one over a single platform's image does
+// not count.
+func TestSyncVerifyPlatforms(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	src, dst := testenv.StartSyncRegistry(t), testenv.StartSyncRegistry(t)
+	ss := testenv.NewSigstore(t)
+	dir := verifyDir(t, ss)
+	two := func(repo string, seed uint64) testenv.Pushed {
+		return testenv.PushIndex(t, src.Host, repo, "1.0.0",
+			testenv.ImageSpec{Platform: "linux/amd64", Layers: []testenv.Blob{testenv.NewBlob(t, seed, 1024)}},
+			testenv.ImageSpec{Platform: "linux/arm64", Layers: []testenv.Blob{testenv.NewBlob(t, seed+1, 1024)}})
+	}
+	signed := two("signed", 141)
+	ss.SignTag(t, src.Host, "signed", signed, testenv.SignOptions{})
+	child := two("child", 143)
+	// A signature of the amd64 image alone, not of the index.
+	ref, err := name.ParseReference(src.Host + "/child:1.0.0")
+	must(t, err)
+	idx, err := remote.Index(ref)
+	must(t, err)
+	im, err := idx.IndexManifest()
+	must(t, err)
+	ss.SignTag(t, src.Host, "child", child, testenv.SignOptions{Subject: im.Manifests[0].Digest.String()})
+	entry := func(repo string) verifyEntry {
+		return verifyEntry{src: src.Host + "/" + repo, dst: dst.Host + "/" + repo, limit: 1, trustedRoot: "trusted_root.json"}
+	}
+	cfg := verifyConfig(t, dir, entry("signed"))
+	appendFile(t, cfg, "  platforms: [linux/amd64]\n")
+	cfgChild := verifyConfig(t, t.TempDir(), entry("child"))
+	copyInto(t, filepath.Join(dir, "trusted_root.json"), filepath.Dir(cfgChild), "trusted_root.json")
+	appendFile(t, cfgChild, "  platforms: [linux/amd64]\n")
+
+	r := run(t, nil, "sync", cfg, "--no-progress", "-o", "json")
+	row := tagRow(t, checkReport(t, []byte(r.stdout)), src.Host+"/signed")
+	if r.code != 0 || row.Status != v1beta2.StatusCopied || row.SourceDigest != signed.Digest.String() || row.Verification == nil {
+		t.Errorf("signed index: exit %d, %+v; want copied from %s, verified", r.code, row, signed.Digest)
+	}
+	r = run(t, nil, "sync", cfgChild, "--no-progress", "-o", "json")
+	row = tagRow(t, checkReport(t, []byte(r.stdout)), src.Host+"/child")
+	if r.code != 1 || row.Status != v1beta2.StatusFailed || !strings.Contains(row.Error, "another digest") {
+		t.Errorf("index whose child alone is signed: exit %d, %+v; want failed, the signature is over another digest", r.code, row)
+	}
+	notCopied(t, dst.Registry, "child", "1.0.0")
 }
