@@ -209,3 +209,30 @@ func TestSyncVerifyAccepted(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncVerifyDebianSource: Debian's docker-registry (distribution 2.8,
+// no referrers API) as the source: a keyless bundle (through the
+// referrers tag) and a .sig tag signature verify and travel.
+func TestSyncVerifyDebianSource(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	src, dst := testenv.StartRegistryWith(t, testenv.RegistryOptions{Debian: true}), testenv.StartSyncRegistry(t)
+	ss, cos := testenv.NewSigstore(t), testenv.NewCosign(t)
+	dir := verifyDir(t, ss)
+	bundled := testenv.PushImage(t, src.Host, "bundle", "1.0.0", image(t, 151))
+	ss.SignBundle(t, src.Host, "bundle", bundled, testenv.SignOptions{})
+	tagged := testenv.PushImage(t, src.Host, "sigtag", "1.0.0", image(t, 152))
+	ss.SignTag(t, src.Host, "sigtag", tagged, testenv.SignOptions{})
+	entry := func(repo string) verifyEntry {
+		return verifyEntry{src: src.Host + "/" + repo, dst: dst.Host + "/" + repo, limit: 1, referrers: true, trustedRoot: "trusted_root.json"}
+	}
+	r := run(t, nil, "sync", verifyConfig(t, dir, entry("bundle"), entry("sigtag")), "--no-progress", "-o", "json")
+	rep := checkReport(t, []byte(r.stdout))
+	for _, repo := range []string{"bundle", "sigtag"} {
+		if row := tagRow(t, rep, src.Host+"/"+repo); r.code != 0 || row.Status != v1beta2.StatusCopied || row.Verification == nil {
+			t.Errorf("%s: exit %d, %+v; want copied, verified", repo, r.code, row)
+		}
+		if out, err := cos.VerifyKeyless(t, dst.Host+"/"+repo+":1.0.0", filepath.Join(dir, "trusted_root.json"), testenv.SigstoreIssuer, signerRE); err != nil {
+			t.Errorf("cosign verify of the mirrored %s: %v\n%s", repo, err, out)
+		}
+	}
+}
