@@ -192,14 +192,14 @@ func printVerify(out io.Writer, fm *toolRun, runs []*toolRun) {
 	fmt.Fprintln(out, "verify wall/tag, cpu/tag: a verifying sync's median minus the same sync's without verify, over the tags; cosign's is its whole run over the tags "+
 		"(a process per tag, each loading the trust root). A sync loads the trust root once per run. Warm, every tag is up to date and nothing is verified, "+
 		"except in a dry run into an empty destination, which verifies every tag on every run. src requests are counted on the first run of each kind")
-	fmt.Fprint(out, "verification per tag, cold (wall, cpu):")
+	var costs []string
 	for _, name := range []string{fmVerify, fmDryVerify, cosignPerTag} {
 		if r := byName[name]; r != nil && r.err == nil && len(r.cold) > 0 {
 			w, c := verifyCost(r, byName[r.tool.without], cold, tags)
-			fmt.Fprintf(out, " %s %s, %s;", name, w, c)
+			costs = append(costs, fmt.Sprintf("%s %s, %s", name, w, c))
 		}
 	}
-	fmt.Fprintln(out)
+	fmt.Fprintf(out, "verification per tag, cold (wall, cpu): %s\n", strings.Join(costs, "; "))
 }
 
 // verifyCost is what verify adds per tag, wall and CPU: r's median minus
