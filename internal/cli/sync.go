@@ -57,7 +57,9 @@ settings come from Helm's repositories file ($HELM_REPOSITORY_CONFIG).
 A tag the destination already has with the same digest is skipped; one it has
 with another digest is reported as drifted and left alone unless the entry
 (or --overwrite) says overwrite. Exit status: 1 when anything failed, else
---drift-exit-code when anything drifted, else 0.
+--drift-exit-code when anything drifted, else 0. An entry with verify copies a
+tag only once its cosign signature verifies (keyless against the identities it
+lists, or by its publicKey), dry runs included.
 
 Across an air gap, --to-archive FILE writes what the config selects into one
 archive (a tar of an OCI image layout, zstd-compressed when FILE ends in .zst)
