@@ -258,6 +258,7 @@ func signatureCheck(v *sigverify.Verifier, p *sigverify.Policy) mirror.Signature
 				return &mirror.Verification{Provider: config.VerifyProviderCosign, Issuer: r.Issuer, Identity: r.Identity,
 					IntegratedTime: r.IntegratedTime, Age: age, MinAge: p.MinAge, TooNew: tooNew}, nil
 			}
+			err = fmt.Errorf("%s: %w", d, err) // Verify's errors name the digest; CheckAge's do not
 		}
 		if errors.Is(err, sigverify.ErrUnverified) {
 			return nil, mirror.Refused(err)

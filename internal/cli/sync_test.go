@@ -325,7 +325,7 @@ func TestSyncVerifyUnsigned(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
-	if !strings.Contains(r.stdout, "✗ "+src.Host+"/signed:1.0.0 — verify the signature of "+src.Host+"/signed@sha256:") ||
+	if !strings.Contains(r.stdout, "✗ "+src.Host+"/signed:1.0.0 — signature check: "+src.Host+"/signed@sha256:") ||
 		!strings.Contains(r.stdout, "no signature found (looked for Sigstore bundles among the referrers of sha256:") {
 		t.Errorf("stdout lacks the refused tag and where it looked:\n%s", r.stdout)
 	}

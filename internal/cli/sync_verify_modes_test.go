@@ -57,7 +57,7 @@ func TestSyncVerifyMinAge(t *testing.T) {
 		"✔ " + src.Host + "/fresh:1.0.0 (skipped)\n  → " + dst.Host + "/fresh:1.0.0\n    signed by " + testenv.SigstoreIdentity,
 		": younger than verify.minAge 1h0m0s, not copied yet\n",
 		"✔ " + src.Host + "/old:1.0.0 (copied)\n  → " + dst.Host + "/old:1.0.0\n    signed with the key of verify.publicKey, logged 30m",
-		"✗ " + src.Host + "/nolog:1.0.0 — verify the signature of " + src.Host + "/nolog@" + nolog.Digest.String(),
+		"✗ " + src.Host + "/nolog:1.0.0 — signature check: " + src.Host + "/nolog@" + nolog.Digest.String(),
 		"minAge 10m0s needs a verified transparency log time",
 	} {
 		if !strings.Contains(r.stdout, want) {
@@ -107,7 +107,7 @@ func TestSyncVerifyDryRun(t *testing.T) {
 	}
 	for _, want := range []string{
 		"✔ " + src.Host + "/good:1.0.0 (would-copy)\n  → " + dst.Host + "/good:1.0.0\n    signed by " + testenv.SigstoreIdentity,
-		"✗ " + src.Host + "/bad:1.0.0 — verify the signature of " + src.Host + "/bad@" + bad.Digest.String(),
+		"✗ " + src.Host + "/bad:1.0.0 — signature check: " + src.Host + "/bad@" + bad.Digest.String(),
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)

@@ -64,7 +64,7 @@ func TestSyncVerifyRefused(t *testing.T) {
 			if r.code != 1 {
 				t.Fatalf("exit status %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
 			}
-			why := "verify the signature of " + src.Host + "/" + repo + "@" + img.Digest.String() + ": "
+			why := "signature check: " + src.Host + "/" + repo + "@" + img.Digest.String() + ": "
 			line := "✗ " + src.Host + "/" + repo + ":1.0.0 — " + why
 			if !strings.Contains(r.stdout, line) || !strings.Contains(r.stdout, c.want) {
 				t.Errorf("stdout lacks %q and %q:\n%s", line, c.want, r.stdout)

@@ -57,7 +57,8 @@ func (m *Mirror) verify(ctx context.Context, e Entry, src name.Repository, d v1.
 	sigTag := e.sourceTags == nil || e.sourceTags[cosignTag(d, ".sig")]
 	v, err := e.Verify(ctx, digestRef(src, d), sigTag, remote.Reuse(m.puller), remote.WithContext(ctx))
 	if err != nil {
-		return nil, &verificationError{err: fmt.Errorf("verify the signature of %s: %w", digestRef(src, d), err)}
+		// The check's errors name the digest themselves.
+		return nil, &verificationError{err: fmt.Errorf("signature check: %w", err)}
 	}
 	return v, nil
 }
@@ -66,13 +67,21 @@ func (m *Mirror) verify(ctx context.Context, e Entry, src name.Repository, d v1.
 // started are not planned.
 type halt struct{ err atomic.Pointer[error] }
 
-// note stops the entry when res failed its verification.
+// note stops the entry when res failed its verification: a signature
+// refused, or one that could not be checked (the registry failing every
+// attempt), which is no more reason to trust the source.
 func (h *halt) note(tag string, res TagResult) {
 	var ve *verificationError
-	if h != nil && errors.As(res.Err, &ve) {
-		err := fmt.Errorf("not planned: the signature of tag %s did not verify, so the entry stopped", tag)
-		h.err.CompareAndSwap(nil, &err)
+	if h == nil || !errors.As(res.Err, &ve) {
+		return
 	}
+	why := "did not verify"
+	var p *permanentError
+	if !errors.As(ve.err, &p) {
+		why = "could not be checked"
+	}
+	err := fmt.Errorf("not planned: the signature of tag %s %s, so the entry stopped", tag, why)
+	h.err.CompareAndSwap(nil, &err)
 }
 
 // stopped returns why the entry stopped, or nil.

@@ -117,7 +117,7 @@ func TestVerifyGate(t *testing.T) {
 		if got := statuses(tags); got != "v3=failed v2=failed v1=failed" {
 			t.Fatalf("tags: %s", got)
 		}
-		if !strings.Contains(tags[0].Err.Error(), "verify the signature of "+src.Host+"/c@"+bad+": no signature found") || tags[0].Attempts != 1 {
+		if !strings.Contains(tags[0].Err.Error(), "signature check: no signature found") || tags[0].Attempts != 1 {
 			t.Errorf("v3: %v after %d attempts, want the refusal, not retried", tags[0].Err, tags[0].Attempts)
 		}
 		if !strings.Contains(tags[1].Err.Error(), "not planned: the signature of tag v3 did not verify") {
@@ -147,6 +147,31 @@ func TestVerifyGate(t *testing.T) {
 			t.Fatalf("tags: %s after %d attempts", got, res[0].Tags[0].Attempts)
 		}
 	})
+}
+
+// TestVerifyGateUnchecked: a check the registry keeps failing is no
+// verdict, but no reason to trust the source either: the entry stops, and
+// says the signature could not be checked.
+func TestVerifyGateUnchecked(t *testing.T) {
+	isolate(t)
+	src, dst := testenv.StartSyncRegistry(t), testenv.StartSyncRegistry(t)
+	testenv.PushImage(t, src.Host, "e", "v2", image(t, 10))
+	testenv.PushImage(t, src.Host, "e", "v1", image(t, 11))
+	calls := 0
+	check := func(context.Context, name.Digest, bool, ...remote.Option) (*mirror.Verification, error) {
+		calls++
+		return nil, errors.New("connection reset by peer")
+	}
+	res := run(t, []mirror.Entry{{Source: src.Host + "/e", Destination: dst.Host + "/e", Verify: check,
+		Selector: mustSelector(t, selector.Spec{SortBy: selector.SortAlphabetical})}},
+		func(o *mirror.Options) { o.Concurrency, o.Retries = 1, 2 })
+	tags := res[0].Tags
+	if got := statuses(tags); got != "v2=failed v1=failed" || calls != 3 {
+		t.Fatalf("tags: %s after %d checks, want both failed after v2's 3 attempts", got, calls)
+	}
+	if !strings.Contains(tags[1].Err.Error(), "not planned: the signature of tag v2 could not be checked") {
+		t.Errorf("v1: %v", tags[1].Err)
+	}
 }
 
 // statuses is "tag=status[/reason] ..." in result order.
