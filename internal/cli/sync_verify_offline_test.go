@@ -1,46 +1,14 @@
 package cli
 
 import (
-	"net"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/fluxcd/flux-mirror/api/v1beta2"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
-
-// silentProxy is a proxy to an internet that is not there: it accepts
-// connections and never answers.
-func silentProxy(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return l.Addr().String()
-}
 
 // TestSyncVerifyOffline: without trustedRoot a keyless entry needs the
 // public-good trust root from TUF; behind a proxy that never answers the
@@ -55,12 +23,8 @@ func TestSyncVerifyOffline(t *testing.T) {
 	cfg := verifyConfig(t, t.TempDir(), verifyEntry{src: src.Host + "/app", dst: dst.Host + "/app", limit: 1})
 	// No TUF cache shared with the user or another test.
 	t.Setenv("HOME", t.TempDir())
-	proxy := "http://" + silentProxy(t)
-	for _, k := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"} {
-		t.Setenv(k, proxy)
-	}
-	t.Setenv("NO_PROXY", "")
-	t.Setenv("no_proxy", "")
+	proxy, _ := testenv.SilentProxy(t)
+	testenv.UseProxy(t, proxy)
 
 	done := make(chan result, 1)
 	go func() { done <- run(t, nil, "sync", cfg, "--no-progress", "--timeout", "3s", "-o", "json") }()

@@ -8,47 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/fluxcd/flux-mirror/internal/sigverify"
 	"github.com/fluxcd/flux-mirror/internal/testenv"
 )
-
-// silentProxy accepts connections, counts them and never answers: a
-// proxy to an internet that is not there.
-func silentProxy(t *testing.T) (addr string, accepted *atomic.Int32) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	accepted = &atomic.Int32{}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			accepted.Add(1)
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return l.Addr().String(), accepted
-}
 
 // refusingProxy is an address where nothing listens.
 func refusingProxy(t *testing.T) string {
@@ -77,7 +42,7 @@ func TestPublicGoodOffline(t *testing.T) {
 	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	silent, accepted := silentProxy(t)
+	silent, accepted := testenv.SilentProxy(t)
 	for _, c := range []struct {
 		name, proxy, cacheDir string
 		verifiers             int
@@ -88,11 +53,7 @@ func TestPublicGoodOffline(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			accepted.Store(0)
-			for _, k := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"} {
-				t.Setenv(k, "http://"+c.proxy)
-			}
-			t.Setenv("NO_PROXY", "")
-			t.Setenv("no_proxy", "")
+			testenv.UseProxy(t, c.proxy)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			v := sigverify.NewVerifier(sigverify.Options{Timeout: 2 * time.Second, CacheDir: c.cacheDir})

@@ -21,12 +21,8 @@ func TestPublicGoodCallerDeadline(t *testing.T) {
 	ss.SignBundle(t, host, "deadline", img, testenv.SignOptions{})
 	p := keyless(t, ss)
 	p.TrustedRoot = nil
-	silent, _ := silentProxy(t)
-	for _, k := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"} {
-		t.Setenv(k, "http://"+silent)
-	}
-	t.Setenv("NO_PROXY", "")
-	t.Setenv("no_proxy", "")
+	silent, _ := testenv.SilentProxy(t)
+	testenv.UseProxy(t, silent)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	v := sigverify.NewVerifier(sigverify.Options{Timeout: time.Minute, CacheDir: t.TempDir()})
