@@ -83,11 +83,7 @@ func BenchmarkSync(b *testing.B) {
 		}
 	}
 	printSync(os.Stdout, w, fm, runs, bigs)
-	for _, r := range append(runs, bigs...) {
-		if r.err != nil {
-			b.Errorf("%s: %v", r.tool.name, r.err)
-		}
-	}
+	failRuns(b, append(runs, bigs...))
 }
 
 // needTime fails the benchmark without GNU time, which measures the runs.
@@ -133,6 +129,16 @@ type job struct {
 	repos, tags []string
 	srcLog      func() []testenv.AccessLine
 	verify      func(dst string, t syncTool) error
+}
+
+// failRuns fails the benchmark with each tool run that failed, after the
+// table has been printed.
+func failRuns(b *testing.B, runs []*toolRun) {
+	for _, r := range runs {
+		if r.err != nil {
+			b.Errorf("%s: %v", r.tool.name, r.err)
+		}
+	}
 }
 
 // measureRuns runs every tool cold (-cold times) and warm (-warm times).

@@ -50,11 +50,7 @@ func BenchmarkSyncCharts(b *testing.B) {
 	})
 	measureRuns(b, j, runs)
 	printCharts(os.Stdout, repo, fm, runs)
-	for _, r := range runs {
-		if r.err != nil {
-			b.Errorf("%s: %v", r.tool.name, r.err)
-		}
-	}
+	failRuns(b, runs)
 }
 
 // chartRepo is the HTTP chart repository the chart tools read.

@@ -53,11 +53,7 @@ func BenchmarkSyncReferrers(b *testing.B) {
 	})
 	measureRuns(b, j, runs)
 	printReferrers(os.Stdout, w, fm, runs)
-	for _, r := range runs {
-		if r.err != nil {
-			b.Errorf("%s: %v", r.tool.name, r.err)
-		}
-	}
+	failRuns(b, runs)
 }
 
 // signed is the workload with a signature and an SBOM per tag.
