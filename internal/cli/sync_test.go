@@ -180,6 +180,14 @@ func checkReport(t *testing.T, doc []byte) v1beta2.Report {
 	return rep
 }
 
+// readReport reads a --report file and checks it like checkReport.
+func readReport(t *testing.T, path string) v1beta2.Report {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	must(t, err)
+	return checkReport(t, raw)
+}
+
 // TestSyncBadInput: bad flags and configs exit 1 with one ✗ line naming
 // the flag or field, and print nothing on stdout.
 func TestSyncBadInput(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -64,9 +63,7 @@ func TestSyncVerifyMinAge(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	raw, err := os.ReadFile(reportFile)
-	must(t, err)
-	rep := checkReport(t, raw)
+	rep := readReport(t, reportFile)
 	if row := tagRow(t, rep, src.Host+"/fresh"); row.Status != v1beta2.StatusSkipped || row.Reason != v1beta2.ReasonSignatureTooNew ||
 		row.Verification == nil || row.Verification.MinAge != "1h0m0s" || row.Verification.IntegratedTime == "" || row.Verification.Identity != testenv.SigstoreIdentity {
 		t.Errorf("fresh: %+v (%+v), want skipped, signature-too-new, with its verification", row, row.Verification)
@@ -113,9 +110,7 @@ func TestSyncVerifyDryRun(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	raw, err := os.ReadFile(reportFile)
-	must(t, err)
-	rep := checkReport(t, raw)
+	rep := readReport(t, reportFile)
 	if row := tagRow(t, rep, src.Host+"/good"); row.Status != v1beta2.StatusWouldCopy || row.Verification == nil ||
 		row.Verification.Issuer != testenv.SigstoreIssuer || row.Verification.IntegratedTime == "" {
 		t.Errorf("good: %+v (%+v), want would-copy with its verification", row, row.Verification)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,9 +69,7 @@ func TestSyncVerifyRefused(t *testing.T) {
 			if !strings.Contains(r.stdout, line) || !strings.Contains(r.stdout, c.want) {
 				t.Errorf("stdout lacks %q and %q:\n%s", line, c.want, r.stdout)
 			}
-			raw, err := os.ReadFile(reportFile)
-			must(t, err)
-			row := tagRow(t, checkReport(t, raw), src.Host+"/"+repo)
+			row := tagRow(t, readReport(t, reportFile), src.Host+"/"+repo)
 			if row.Status != v1beta2.StatusFailed || !strings.Contains(row.Error, why) || !strings.Contains(row.Error, c.want) ||
 				row.Verification != nil {
 				t.Errorf("report row %+v, want failed saying %q, without a verification", row, c.want)

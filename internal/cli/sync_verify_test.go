@@ -165,9 +165,7 @@ func TestSyncVerifyAccepted(t *testing.T) {
 	if strings.Contains(r.stdout, "logged -") {
 		t.Errorf("a negative age in the text output:\n%s", r.stdout)
 	}
-	raw, err := os.ReadFile(reportFile)
-	must(t, err)
-	rep := checkReport(t, raw)
+	rep := readReport(t, reportFile)
 	wantTime := at.UTC().Format(time.RFC3339)
 	for _, c := range []struct {
 		src     string
