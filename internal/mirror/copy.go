@@ -16,8 +16,8 @@ import (
 // copyImage copies the manifest or index with digest d from src to dst,
 // everything it references first, and writes it at ref last, so that ref
 // never names an image the destination does not wholly hold.
-func (m *Mirror) copyImage(ctx context.Context, src, dst name.Repository, d v1.Hash, ref name.Reference) error {
-	mf, err := m.copyContent(ctx, src, dst, d)
+func (m *Mirror) copyImage(ctx context.Context, src, dst name.Repository, d v1.Hash, known *rawManifest, ref name.Reference) error {
+	mf, err := m.copyContent(ctx, src, dst, d, known)
 	if err != nil {
 		return err
 	}
@@ -27,15 +27,20 @@ func (m *Mirror) copyImage(ctx context.Context, src, dst name.Repository, d v1.H
 // copyContent copies everything the manifest or index with digest d
 // references from src to dst (children, blobs) and returns the manifest,
 // not yet written, so that the caller chooses where and when it lands.
-func (m *Mirror) copyContent(ctx context.Context, src, dst name.Repository, d v1.Hash) (rawManifest, error) {
-	desc, err := m.puller.Get(ctx, digestRef(src, d))
-	if err != nil {
-		return rawManifest{}, fmt.Errorf("read source %s: %w", digestRef(src, d), fromSource(err))
+// known is the manifest when the caller has read it already (nil: read
+// it here).
+func (m *Mirror) copyContent(ctx context.Context, src, dst name.Repository, d v1.Hash, known *rawManifest) (rawManifest, error) {
+	if known == nil {
+		desc, err := m.puller.Get(ctx, digestRef(src, d))
+		if err != nil {
+			return rawManifest{}, fmt.Errorf("read source %s: %w", digestRef(src, d), fromSource(err))
+		}
+		known = &rawManifest{raw: desc.Manifest, mediaType: desc.MediaType}
 	}
-	mt := desc.MediaType
+	mt, raw := known.mediaType, known.raw
 	switch {
 	case mt.IsIndex():
-		idx, err := v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
+		idx, err := v1.ParseIndexManifest(bytes.NewReader(raw))
 		if err != nil {
 			return rawManifest{}, permanent("source %s: invalid index: %w", digestRef(src, d), err)
 		}
@@ -46,7 +51,7 @@ func (m *Mirror) copyContent(ctx context.Context, src, dst name.Repository, d v1
 		return rawManifest{}, permanent("source %s: Docker schema 1 manifests cannot be copied byte for byte", digestRef(src, d))
 	default:
 		// Image manifests and OCI artifacts: a config and layers.
-		mf, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))
+		mf, err := v1.ParseManifest(bytes.NewReader(raw))
 		if err != nil {
 			return rawManifest{}, permanent("source %s: invalid manifest (%s): %w", digestRef(src, d), mt, err)
 		}
@@ -54,7 +59,7 @@ func (m *Mirror) copyContent(ctx context.Context, src, dst name.Repository, d v1
 			return rawManifest{}, err
 		}
 	}
-	return rawManifest{raw: desc.Manifest, mediaType: mt}, nil
+	return *known, nil
 }
 
 // putManifest writes mf at ref.
@@ -83,7 +88,7 @@ func (m *Mirror) copyChildren(ctx context.Context, src, dst name.Repository, chi
 			} else if !isStatus(err, 404) {
 				return fmt.Errorf("read destination %s: %w", ref, err)
 			}
-			return m.copyImage(gctx, src, dst, c.Digest, ref)
+			return m.copyImage(gctx, src, dst, c.Digest, nil, ref)
 		})
 	}
 	g.Go(func() error { return m.copyBlobs(gctx, src, dst, blobs) })

@@ -30,6 +30,9 @@ type selection struct {
 	filtered bool
 	manifest rawManifest
 	children []v1.Descriptor
+	// source is the source tag's manifest when choosing platforms read
+	// it, so that the copy does not read it again.
+	source *rawManifest
 }
 
 // selectPlatforms applies the entry's platforms to the source tag, whose
@@ -51,10 +54,16 @@ func (m *Mirror) selectPlatforms(ctx context.Context, e Entry, src name.Reposito
 	if err != nil {
 		return nil, fmt.Errorf("read source %s: %w", ref, fromSource(err))
 	}
+	source := &rawManifest{raw: desc.Manifest, mediaType: desc.MediaType}
 	switch mt := desc.MediaType; {
 	case mt.IsIndex():
-		return filterIndex(ref, sd.Digest, rawManifest{raw: desc.Manifest, mediaType: mt}, e.Platforms)
+		sel, err := filterIndex(ref, sd.Digest, *source, e.Platforms)
+		if sel != nil {
+			sel.source = source
+		}
+		return sel, err
 	case mt.IsImage():
+		sel.source = source
 		return sel, m.checkImagePlatform(ctx, ref, desc.Manifest, e.Platforms)
 	default:
 		return nil, permanent("source %s is a %s, which has no platform to select: remove platforms from the entry", ref, mt)
@@ -206,7 +215,7 @@ func (m *Mirror) checkImagePlatform(ctx context.Context, ref name.Digest, raw []
 // tag as it is, or the chosen children and then the new index at the tag.
 func (m *Mirror) copySelection(ctx context.Context, e Entry, src, dst name.Tag, sel *selection, res *TagResult) error {
 	if !sel.filtered {
-		return m.copyTag(ctx, e, src, dst, sel.digest, res)
+		return m.copyTag(ctx, e, src, dst, sel.digest, sel.source, res)
 	}
 	if err := m.copyChildren(ctx, src.Context(), dst.Context(), sel.children); err != nil {
 		return err

@@ -3,6 +3,7 @@ package mirror_test
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -181,9 +182,20 @@ func TestPlatformsMatching(t *testing.T) {
 		}
 	})
 	t.Run("every platform keeps the index", func(t *testing.T) {
+		before := len(src.AccessLog(t))
 		tag := oneTag(t, entry("all", "linux/arm/v7", "linux/amd64", "linux/arm64"))
 		if tag.Status != mirror.StatusCopied || tag.Digest != srcDigest.String() || tag.SourceDigest != "" {
 			t.Fatalf("%s %s (source digest %q, %v), want copied %s unchanged", tag.Status, tag.Digest, tag.SourceDigest, tag.Err, srcDigest)
+		}
+		// The index read to choose platforms is the one copied: read once.
+		gets := 0
+		for _, l := range src.AccessLog(t)[before:] {
+			if l.Method == http.MethodGet && strings.HasSuffix(l.Path, "/manifests/"+srcDigest.String()) {
+				gets++
+			}
+		}
+		if gets != 1 {
+			t.Errorf("the source index was read %d times, want once", gets)
 		}
 		if got := digestOf(t, dst.Host, "all", "v1"); got != srcDigest.String() {
 			t.Errorf("destination holds %s, want the source index %s", got, srcDigest)

@@ -46,11 +46,11 @@ func cosignTagSet(e Entry, tags []string) map[string]bool {
 // destination tag. With referrers, the image goes in by digest first, then
 // its referrers, and the tag last, so that the tag never names an image
 // whose referrers did not all arrive.
-func (m *Mirror) copyTag(ctx context.Context, e Entry, src, dst name.Tag, d v1.Hash, res *TagResult) error {
+func (m *Mirror) copyTag(ctx context.Context, e Entry, src, dst name.Tag, d v1.Hash, known *rawManifest, res *TagResult) error {
 	if !e.IncludeReferrers {
-		return m.copyImage(ctx, src.Context(), dst.Context(), d, dst)
+		return m.copyImage(ctx, src.Context(), dst.Context(), d, known, dst)
 	}
-	mf, err := m.copyContent(ctx, src.Context(), dst.Context(), d)
+	mf, err := m.copyContent(ctx, src.Context(), dst.Context(), d, known)
 	if err != nil {
 		return err
 	}
@@ -187,7 +187,7 @@ func (m *Mirror) mirrorReferrer(ctx context.Context, src, dst name.Repository, s
 // referrers API, go-containerregistry then reads the subject's referrers
 // tag, adds d and puts it back, and two such writes at once would lose one.
 func (m *Mirror) copyReferrer(ctx context.Context, src, dst name.Repository, subject, d v1.Hash) error {
-	mf, err := m.copyContent(ctx, src, dst, d)
+	mf, err := m.copyContent(ctx, src, dst, d, nil)
 	if err != nil {
 		return err
 	}
