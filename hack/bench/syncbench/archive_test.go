@@ -45,12 +45,7 @@ func BenchmarkSyncArchive(b *testing.B) {
 	for _, ext := range []string{".tar", ".tar.zst"} {
 		dst := testenv.StartSyncRegistry(b)
 		cfg := filepath.Join(work, "mirror"+ext+".yaml")
-		var c strings.Builder
-		c.WriteString("apiVersion: mirror.plugin.fluxcd.io/v1beta2\nkind: Config\nartifacts:\n")
-		for _, r := range workloadRepos {
-			fmt.Fprintf(&c, "- source: %s/%s\n  destination: %s/%s\n  selector: {limit: 0}\n", src.Host, r, dst.Host, r)
-		}
-		must(b, os.WriteFile(cfg, []byte(c.String()), 0o644))
+		must(b, os.WriteFile(cfg, []byte(workloadConfig(src.Host, dst.Host, workloadRepos, "")), 0o644))
 		file := filepath.Join(work, "site"+ext)
 		r := row{tool: "flux-mirror sync (" + ext + ")"}
 		r.export, r.err = testenv.Measure(filepath.Join(work, "home"), []string{*fmBin, "sync", cfg, "--insecure", "--no-progress", "--to-archive", file})

@@ -59,19 +59,29 @@ func fluxMirrorTool(fm string, referrers bool) syncTool {
 	if referrers {
 		t.name, t.without = "flux-mirror sync (includeReferrers)", "flux-mirror sync (no referrers)"
 	}
+	extra := ""
+	if referrers {
+		extra = "  includeReferrers: true\n"
+	}
 	t.argv = func(src, dst, dir string, repos, _ []string) ([]string, error) {
-		var b strings.Builder
-		b.WriteString("apiVersion: mirror.plugin.fluxcd.io/v1beta2\nkind: Config\nartifacts:\n")
-		for _, r := range repos {
-			fmt.Fprintf(&b, "- source: %s/%s\n  destination: %s/%s\n", src, r, dst, r)
-			b.WriteString("  selector:\n    regex: {pattern: '^v'}\n    sortBy: alphabetical\n    limit: 0\n")
-			if referrers {
-				b.WriteString("  includeReferrers: true\n")
-			}
-		}
-		return fluxMirrorArgv(fm, dir, b.String())
+		return fluxMirrorArgv(fm, dir, workloadConfig(src, dst, repos, extra))
 	}
 	return t
+}
+
+// workloadConfig is a v1beta2 config with one artifacts entry per
+// repository, selecting every workload tag (they all start with v; the
+// sha256-<hex> tags of signatures do not), each entry followed by extra
+// (more of its fields, indented by two spaces).
+func workloadConfig(src, dst string, repos []string, extra string) string {
+	var b strings.Builder
+	b.WriteString("apiVersion: mirror.plugin.fluxcd.io/v1beta2\nkind: Config\nartifacts:\n")
+	for _, r := range repos {
+		fmt.Fprintf(&b, "- source: %s/%s\n  destination: %s/%s\n", src, r, dst, r)
+		b.WriteString("  selector:\n    regex: {pattern: '^v'}\n    sortBy: alphabetical\n    limit: 0\n")
+		b.WriteString(extra)
+	}
+	return b.String()
 }
 
 // fluxMirrorArgv writes config into dir and returns the sync command.

@@ -92,21 +92,16 @@ func fluxMirrorVerifyTool(fm string, root []byte, verify, dryRun bool) syncTool 
 		t.without = t.name
 		t.name = map[bool]string{false: fmVerify, true: fmDryVerify}[dryRun]
 	}
+	extra := ""
+	if verify {
+		extra = fmt.Sprintf("  verify:\n    provider: cosign\n    matchOIDCIdentity:\n    - {issuer: %s, subject: '%s'}\n    trustedRoot: %s\n",
+			testenv.SigstoreIssuer, verifySubject, rootFileName)
+	}
 	t.argv = func(src, dst, dir string, repos, _ []string) ([]string, error) {
-		var b strings.Builder
-		b.WriteString("apiVersion: mirror.plugin.fluxcd.io/v1beta2\nkind: Config\nartifacts:\n")
-		for _, r := range repos {
-			fmt.Fprintf(&b, "- source: %s/%s\n  destination: %s/%s\n", src, r, dst, r)
-			b.WriteString("  selector:\n    regex: {pattern: '^v'}\n    sortBy: alphabetical\n    limit: 0\n")
-			if verify {
-				fmt.Fprintf(&b, "  verify:\n    provider: cosign\n    matchOIDCIdentity:\n    - {issuer: %s, subject: '%s'}\n    trustedRoot: %s\n",
-					testenv.SigstoreIssuer, verifySubject, rootFileName)
-			}
-		}
 		if err := os.WriteFile(filepath.Join(dir, rootFileName), root, 0o600); err != nil {
 			return nil, err
 		}
-		argv, err := fluxMirrorArgv(fm, dir, b.String())
+		argv, err := fluxMirrorArgv(fm, dir, workloadConfig(src, dst, repos, extra))
 		if dryRun {
 			argv = append(argv, "--dry-run")
 		}
