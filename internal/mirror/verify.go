@@ -15,7 +15,7 @@ import (
 // SignatureCheck verifies the signature of digest d, in the entry's
 // source repository, before the engine copies it. It reads through opts
 // (the run's clients, so that the source's credentials and transport
-// apply). sigTag says whether the source's tag list holds cosign's
+// apply; the check reads under ctx). sigTag says whether the source's tag list holds cosign's
 // sha256-<hex>.sig tag of d. An error it marks with Refused is final; any
 // other is retried like a failed request.
 type SignatureCheck func(ctx context.Context, d name.Digest, sigTag bool, opts ...remote.Option) (*Verification, error)
@@ -55,7 +55,7 @@ func (m *Mirror) verify(ctx context.Context, e Entry, src name.Repository, d v1.
 		return nil, nil
 	}
 	sigTag := e.sourceTags == nil || e.sourceTags[cosignTag(d, ".sig")]
-	v, err := e.Verify(ctx, digestRef(src, d), sigTag, remote.Reuse(m.puller), remote.WithContext(ctx))
+	v, err := e.Verify(ctx, digestRef(src, d), sigTag, remote.Reuse(m.puller))
 	if err != nil {
 		// The check's errors name the digest themselves.
 		return nil, &verificationError{err: fmt.Errorf("signature check: %w", err)}
