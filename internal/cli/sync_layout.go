@@ -41,10 +41,6 @@ func (l layoutFlags) validate() error {
 	return nil
 }
 
-func (l layoutFlags) any() bool {
-	return l.toArchive != "" || l.fromArchive != "" || l.toLayout != "" || l.fromLayout != ""
-}
-
 // layoutRun is one run's layouts: the one read as the source (entries read
 // their destination repositories from it) and the one written as the
 // destination, and the temporary directories to remove at the end.

@@ -140,17 +140,10 @@ func readFile(path string) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, MaxSize+1))
 }
 
-// ResolvePath returns the config path Options select: Path if set, else
-// $FLUX_MIRROR_CONFIG if set and not empty, else the real path of the
-// running executable (symlinks resolved) with ".config" appended. Stdin
-// means standard input.
-func ResolvePath(opts Options) (string, error) {
-	path, _, err := resolvePath(opts)
-	return path, err
-}
-
-// resolvePath is ResolvePath that also says, for error messages, which
-// source chose the path.
+// resolvePath returns the config path opts select, and, for error
+// messages, which source chose it: Path if set, else $FLUX_MIRROR_CONFIG
+// if set and not empty, else the real path of the running executable
+// (symlinks resolved) with ".config" appended. Stdin means standard input.
 func resolvePath(opts Options) (path, source string, err error) {
 	if opts.Path != "" {
 		return opts.Path, "path from -f/--config", nil

@@ -49,7 +49,7 @@ func TestResolvePath(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ResolvePath(tt.opts)
+			got, _, err := resolvePath(tt.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,14 +60,14 @@ func TestResolvePath(t *testing.T) {
 	}
 
 	t.Run("no executable", func(t *testing.T) {
-		_, err := ResolvePath(Options{LookupEnv: env{}.lookup, Executable: func() (string, error) {
+		_, _, err := resolvePath(Options{LookupEnv: env{}.lookup, Executable: func() (string, error) {
 			return "", errors.New("unknown")
 		}})
 		wantError(t, err, "find the default config next to the executable (pass -f/--config or set $FLUX_MIRROR_CONFIG): unknown")
 	})
 	t.Run("defaults", func(t *testing.T) {
 		t.Setenv(EnvConfigPath, "from-env.yaml")
-		if got, err := ResolvePath(Options{}); err != nil || got != "from-env.yaml" {
+		if got, _, err := resolvePath(Options{}); err != nil || got != "from-env.yaml" {
 			t.Errorf("got %q, %v", got, err)
 		}
 	})
