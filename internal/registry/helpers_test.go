@@ -144,8 +144,6 @@ func assertNoSecret(t *testing.T, err error, secrets ...string) {
 	}
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // drain reads rc to its end and closes it.
 func drain(rc io.ReadCloser) (int64, error) {
 	defer rc.Close()
